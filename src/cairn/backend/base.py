@@ -1,0 +1,93 @@
+"""The Backend protocol: what the SDK may ask of a store, local or remote.
+
+Shaped after the commit protocol: begin a version → ask which blobs are missing → upload them →
+commit; plus reading versions, manifests and files, alias/tag/metadata updates, runs and
+lineage. Every method raises only :mod:`cairn.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cairn.manifest import Manifest
+from cairn.records import (
+    CollectionRecord,
+    RunRecord,
+    TypeRecord,
+    VersionRecord,
+    VersionSpec,
+    VersionUpdate,
+)
+
+Progress = Callable[[int], None]  # called with a number of bytes done
+
+
+@dataclass(frozen=True)
+class BlobUpload:
+    """A blob to send: its hex MD5, where its bytes are, and how big it is.
+
+    ``trusted`` marks a read-only cache object whose digest this process computed from the
+    very same bytes; otherwise the bytes are re-hashed on the way (the file may have changed).
+    """
+
+    digest: str
+    path: str
+    size: int
+    trusted: bool = False
+
+
+@dataclass(frozen=True)
+class BlobDownload:
+    """A blob to fetch into ``dest``, a fresh temporary path the caller verifies and renames."""
+
+    digest: str
+    dest: str
+    size: int | None = None
+
+
+class Backend(Protocol):
+    def default_entity(self) -> str: ...
+
+    # runs and lineage
+    def create_run(self, entity: str, project: str, *, run_id: str | None, name: str | None,
+                   job_type: str | None, group: str | None,
+                   config: dict[str, Any] | None) -> RunRecord: ...
+    def finish_run(self, entity: str, project: str, run_id: str, state: str) -> None: ...
+    def get_run(self, entity: str, project: str, run_id: str) -> RunRecord: ...
+    def use_version(self, entity: str, project: str, run_id: str, version_id: str,
+                    use_as: str | None) -> None: ...
+    def version_producer(self, version_id: str) -> RunRecord | None: ...
+    def version_consumers(self, version_id: str) -> list[RunRecord]: ...
+    def run_versions(self, entity: str, project: str, run_id: str, *,
+                     used: bool) -> list[VersionRecord]: ...
+
+    # the commit protocol
+    def begin_version(self, spec: VersionSpec) -> str: ...
+    def missing_blobs(self, digests: Sequence[str]) -> list[str]: ...
+    def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None: ...
+    def commit_version(self, version_id: str, manifest: Manifest, *, aliases: Sequence[str],
+                       tags: Sequence[str]) -> VersionRecord: ...
+    def abort_version(self, version_id: str) -> None: ...
+
+    # reading
+    def get_version(self, version_id: str) -> VersionRecord: ...
+    def resolve(self, entity: str, project: str, collection: str, alias: str) -> VersionRecord: ...
+    def get_manifest(self, version_id: str) -> tuple[str, bytes]: ...
+    def list_files(self, version_id: str, *, names: Sequence[str] | None, after: str | None,
+                   limit: int) -> tuple[list[dict[str, Any]], str | None]: ...
+    def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None: ...
+    def list_versions(self, entity: str, project: str, collection: str, *,
+                      after_index: int | None, limit: int,
+                      tags: Sequence[str] | None = None) -> tuple[list[VersionRecord], int | None]: ...
+    def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord: ...
+    def list_collections(self, entity: str, project: str,
+                         type_name: str | None) -> list[CollectionRecord]: ...
+    def list_types(self, entity: str, project: str) -> list[TypeRecord]: ...
+
+    # changing
+    def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord: ...
+    def delete_version(self, version_id: str, *, delete_aliases: bool) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,75 @@
+"""The embedded backend: the core service in-process, on SQLite and a local blob folder.
+
+Layout of ``CAIRN_DIR``::
+
+    cairn.db            SQLite (WAL) — entities, projects, collections, versions, runs
+    cairn.db.lock       held only while migrating
+    blobs/objects/md5/  the blob store (see cairn.core.blobs)
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from cairn.backend.base import BlobDownload, BlobUpload, Progress
+from cairn.core.blobs.local import LocalBlobStore
+from cairn.core.db.engine import Database, ensure_migrated
+from cairn.core.service import Service
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def local_user_entity() -> str:
+    """The embedded store's default entity: the OS user name, made a valid name."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database (containers); any name will do
+        user = ""
+    user = re.sub(r"[^A-Za-z0-9_.-]", "-", user)[:128].strip(".")
+    return user or "local"
+
+
+class LocalBackend(Service):
+    """The core service itself, plus the transfers the SDK asks a backend for."""
+
+    def __init__(self, data_dir: Path, *, workers: int = 8) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(f"sqlite:///{data_dir / 'cairn.db'}")
+        ensure_migrated(db, data_dir / "cairn.db.lock")
+        super().__init__(db, LocalBlobStore(data_dir / "blobs"))
+        self.workers = workers
+
+    def default_entity(self) -> str:
+        return local_user_entity()
+
+    def _parallel(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(self.workers) as pool:
+            return list(pool.map(fn, items))
+
+    def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
+        def put(b: BlobUpload) -> tuple[str, int]:
+            size = self.blobs.put_file(b.digest, b.path, trusted=b.trusted)
+            if progress is not None:
+                progress(size)
+            return b.digest, size
+
+        self.record_blobs(self._parallel(put, blobs))
+
+    def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
+        def get(b: BlobDownload) -> None:
+            self.blobs.get_file(b.digest, b.dest)
+            if progress is not None:
+                progress(b.size or 0)
+
+        self._parallel(get, blobs)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,15 @@
+"""The client's content-addressed cache and checksum memo.
+
+``CAIRN_CACHE_DIR`` holds::
+
+    objects/md5/ab/cdef…   read-only blobs, named by hex MD5 (same layout as every store)
+    tmp/                   process-unique temporary files, renamed into objects/ once verified
+    staging/               copies made for ``policy="mutable", skip_cache=True``, removed after log
+    memo.db                (path, inode, size, mtime_ns) → digest, so unchanged files are not re-read
+"""
+
+from cairn.cache.hashing import FileDigest, hash_files
+from cairn.cache.memo import ChecksumMemo
+from cairn.cache.objects import ObjectCache
+
+__all__ = ["ChecksumMemo", "FileDigest", "ObjectCache", "hash_files"]

@@ -1,0 +1,113 @@
+"""Hashing many files at once: memoised, parallel, optionally copying into the cache.
+
+``hash_files`` stats every file, asks the memo for the ones unchanged since they were last
+hashed, and reads only the rest — in a thread pool, since hashlib releases the GIL while it
+hashes and the reads overlap. With ``cache`` given, each file's bytes are copied into the object
+cache on the same read (the ``policy="mutable"`` snapshot), so a file is read once at most.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cairn.cache.memo import ChecksumMemo, now_ns
+from cairn.cache.objects import ObjectCache, hash_path
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    path: str  # the absolute path that was hashed
+    digest: str  # base64 MD5
+    hexdigest: str
+    size: int
+    cached: Path | None  # the object-cache copy, when one was asked for
+
+
+def _b64(hexdigest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii")
+
+
+def hash_files(
+    paths: Sequence[str],
+    memo: ChecksumMemo,
+    *,
+    cache: ObjectCache | None = None,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> list[FileDigest]:
+    """Digest each path (absolute). Raises OSError for a path that is not a readable file."""
+    stats = {p: os.stat(p) for p in paths}
+    known = memo.lookup(stats)
+    started = now_ns()
+    todo: list[str] = []
+    results: dict[str, FileDigest] = {}
+    for p in paths:
+        h = known.get(p)
+        if h is None:
+            todo.append(p)
+            continue
+        cached = None
+        if cache is not None:
+            obj = cache.path_for(h)
+            if not obj.is_file():
+                todo.append(p)  # known digest, but the snapshot must still be taken
+                continue
+            cached = obj
+        results[p] = FileDigest(p, _b64(h), h, stats[p].st_size, cached)
+        if progress is not None:
+            progress(stats[p].st_size)
+
+    def work(p: str) -> FileDigest:
+        if cache is not None:
+            h, size, obj = cache.ingest_file(p)
+            out = FileDigest(p, _b64(h), h, size, obj)
+        else:
+            h, size = hash_path(p)
+            out = FileDigest(p, _b64(h), h, size, None)
+        if progress is not None:
+            progress(size)
+        return out
+
+    if len(todo) <= 2:
+        fresh = [work(p) for p in todo]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            fresh = list(pool.map(work, todo))
+    remember = []
+    for fd in fresh:
+        results[fd.path] = fd
+        st = stats[fd.path]
+        after = os.stat(fd.path)
+        # Memoise only if the file did not change while it was read.
+        if (after.st_mtime_ns, after.st_size, after.st_ino) == (st.st_mtime_ns, st.st_size,
+                                                                 st.st_ino) and st.st_size == fd.size:
+            remember.append((fd.path, st, fd.hexdigest))
+    memo.remember(remember, read_started_ns=started)
+    return [results[p] for p in paths]
+
+
+def walk_files(root: Path) -> list[tuple[str, str]]:
+    """(absolute path, POSIX path relative to root) of every file under root, following links."""
+    out: list[tuple[str, str]] = []
+    root_s = os.path.abspath(root)
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root_s, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop: walk each directory once
+            dirnames.clear()
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root_s)
+        for f in sorted(filenames):
+            full = os.path.join(dirpath, f)
+            if not os.path.isfile(full):
+                continue  # sockets, fifos, dangling links
+            rel = f if rel_dir == "." else f"{rel_dir}/{f}".replace(os.sep, "/")
+            out.append((full, rel))
+    return out

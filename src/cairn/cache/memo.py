@@ -1,0 +1,77 @@
+"""The checksum memo: (path, inode, size, mtime_ns) → digest, in SQLite.
+
+A file is trusted to still have a memoised digest only while all four match. A file modified
+within one timestamp tick of being hashed could keep its mtime, so files whose mtime is too close
+to the moment they were read are not memoised (git's "racily clean" rule).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+RACY_NS = 100_000_000  # 100 ms: far above any filesystem's timestamp granularity here
+_CHUNK = 500
+
+
+class ChecksumMemo:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), timeout=60, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS memo (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,"
+            " mtime_ns INTEGER, digest TEXT)"
+        )
+
+    def lookup(self, stats: Mapping[str, os.stat_result]) -> dict[str, str]:
+        """Digests still valid for these (absolute path → stat) pairs."""
+        out: dict[str, str] = {}
+        paths = list(stats)
+        with self._lock:
+            for i in range(0, len(paths), _CHUNK):
+                chunk = paths[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT path, ino, size, mtime_ns, digest FROM memo WHERE path IN ({marks})",
+                    chunk,
+                ).fetchall()
+                for path, ino, size, mtime_ns, digest in rows:
+                    st = stats[path]
+                    if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
+                        out[path] = digest
+        return out
+
+    def remember(self, items: Iterable[tuple[str, os.stat_result, str]], *,
+                 read_started_ns: int | None = None) -> None:
+        """Memoise digests; ``read_started_ns`` enables the racy-timestamp guard."""
+        rows = []
+        for path, st, digest in items:
+            if read_started_ns is not None and st.st_mtime_ns > read_started_ns - RACY_NS:
+                continue
+            rows.append((path, st.st_ino, st.st_size, st.st_mtime_ns, digest))
+        if not rows:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def now_ns() -> int:
+    return time.time_ns()

@@ -1,0 +1,119 @@
+"""Configuration: one explicit, frozen object, resolved once and passed down.
+
+Precedence: explicit arguments > ``CAIRN_*`` environment variables > the config file
+(``CAIRN_CONFIG`` or ``<user config dir>/cairn/config.toml``, written by ``cairn login``) >
+defaults. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cairn.errors import ValidationError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, value: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise ValidationError(f"{name}={value!r} is not a boolean (use true or false)")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        out = int(value)
+    except ValueError:
+        raise ValidationError(f"{name}={value!r} is not a whole number") from None
+    if out < 1:
+        raise ValidationError(f"{name} must be at least 1")
+    return out
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("CAIRN_CONFIG"):
+        return Path(env["CAIRN_CONFIG"])
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("cairn")) / "config.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"config file {path} is not valid TOML: {exc}") from None
+    return data
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the SDK and the embedded store need to know about their surroundings."""
+
+    data_dir: Path
+    cache_dir: Path
+    base_url: str | None = None
+    api_key: str | None = None
+    entity: str | None = None
+    project: str | None = None
+    silent: bool = False
+    artifact_dir: Path = Path("artifacts")  # where download() puts artifacts by default
+    link_mode: str = "hardlink"  # "hardlink" (fall back to copy) or "copy"
+    hash_workers: int = field(default_factory=lambda: max(4, (os.cpu_count() or 1) * 2))
+    transfer_workers: int = 16
+
+    @classmethod
+    def resolve(
+        cls, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Build settings from arguments, then ``CAIRN_*`` variables, then the config file."""
+        env = dict(os.environ if env is None else env)
+        file_values = read_config_file(default_config_path(env))
+        import platformdirs
+
+        def pick(key: str, env_name: str, default: Any = None) -> Any:
+            if overrides.get(key) is not None:
+                return overrides[key]
+            if env.get(env_name):
+                return env[env_name]
+            if file_values.get(key) is not None:
+                return file_values[key]
+            return default
+
+        data_dir = Path(pick("data_dir", "CAIRN_DIR", platformdirs.user_data_dir("cairn")))
+        cache_dir = Path(pick("cache_dir", "CAIRN_CACHE_DIR", platformdirs.user_cache_dir("cairn")))
+        silent = pick("silent", "CAIRN_SILENT", False)
+        if isinstance(silent, str):
+            silent = _bool("CAIRN_SILENT", silent)
+        link_mode = pick("link_mode", "CAIRN_LINK_MODE", "hardlink")
+        if link_mode not in ("hardlink", "copy"):
+            raise ValidationError(f"CAIRN_LINK_MODE={link_mode!r}: use 'hardlink' or 'copy'")
+        base_url = pick("base_url", "CAIRN_BASE_URL")
+        out = cls(
+            data_dir=data_dir.expanduser(),
+            cache_dir=cache_dir.expanduser(),
+            base_url=base_url.rstrip("/") if base_url else None,
+            api_key=pick("api_key", "CAIRN_API_KEY"),
+            entity=pick("entity", "CAIRN_ENTITY"),
+            project=pick("project", "CAIRN_PROJECT"),
+            silent=bool(silent),
+            artifact_dir=Path(pick("artifact_dir", "CAIRN_ARTIFACT_DIR", "artifacts")),
+            link_mode=link_mode,
+        )
+        workers = pick("transfer_workers", "CAIRN_TRANSFER_WORKERS")
+        if workers is not None:
+            out = replace(out, transfer_workers=_int("CAIRN_TRANSFER_WORKERS", str(workers)))
+        return out

@@ -1,0 +1,142 @@
+"""A blob store on a local folder (the embedded default, and a server's simplest store).
+
+Writes go to ``<root>/tmp/<unique>`` while hashing, then are renamed to ``objects/md5/…`` once
+the digest matches; the rename is atomic, so readers never see a partial blob and concurrent
+writers of the same blob both succeed. Stored files are made read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlparse
+
+from cairn.core.blobs.base import CHUNK, blob_key
+from cairn.errors import BlobNotFoundError, DigestMismatchError, StorageError, ValidationError
+from cairn.manifest.digest import is_hex_md5
+
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+
+
+def _check(digest: str) -> str:
+    if not is_hex_md5(digest):
+        raise ValidationError(f"{digest!r} is not a hex MD5 blob name")
+    return digest
+
+
+def _tmp_name(root: Path) -> Path:
+    return root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Rename a verified temporary file into its content-addressed place."""
+    os.chmod(tmp, READ_ONLY)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def copy_verified(src: IO[bytes], dest: Path, digest: str) -> int:
+    """Copy a stream to ``dest`` while hashing; raise if the bytes are not ``digest``."""
+    h = hashlib.md5()
+    size = 0
+    with open(dest, "wb") as out:
+        while chunk := src.read(CHUNK):
+            h.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    if h.hexdigest() != digest:
+        dest.unlink(missing_ok=True)
+        raise DigestMismatchError(
+            f"bytes received for blob {digest} hash to {h.hexdigest()}; nothing was stored",
+            details={"expected": digest, "actual": h.hexdigest()},
+        )
+    return size
+
+
+class LocalBlobStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.uri = self.root.as_uri() if self.root.is_absolute() else str(self.root)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_uri(cls, uri: str, **_options: Any) -> LocalBlobStore:
+        parsed = urlparse(uri)
+        path = unquote(parsed.path) if parsed.scheme == "file" else uri
+        return cls(Path(path).expanduser().resolve())
+
+    def path_for(self, digest: str) -> Path:
+        return self.root / blob_key(_check(digest))
+
+    def has_many(self, digests: Iterable[str]) -> set[str]:
+        return {d for d in digests if self.path_for(d).is_file()}
+
+    def put_stream(self, digest: str, stream: IO[bytes], size: int | None = None) -> int:
+        final = self.path_for(digest)
+        tmp = _tmp_name(self.root)
+        try:
+            written = copy_verified(stream, tmp, digest)
+            if size is not None and written != size:
+                raise DigestMismatchError(f"blob {digest}: expected {size} bytes, got {written}")
+            publish(tmp, final)
+        except OSError as exc:
+            raise StorageError(f"could not store blob {digest}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return written
+
+    def put_file(self, digest: str, path: str, *, trusted: bool = False) -> int:
+        final = self.path_for(digest)
+        if final.is_file():
+            return final.stat().st_size
+        if trusted:
+            # The caller hashed exactly these bytes (a read-only cache object), so an
+            # in-kernel copy is enough. Never a hard link: the cache's files are linked into
+            # users' download folders, and an edit there must not reach the store.
+            tmp = _tmp_name(self.root)
+            try:
+                shutil.copyfile(path, tmp)
+                publish(tmp, final)
+                return final.stat().st_size
+            except OSError as exc:
+                raise StorageError(f"could not store blob {digest}: {exc}") from exc
+            finally:
+                tmp.unlink(missing_ok=True)
+        with open(path, "rb") as f:
+            return self.put_stream(digest, f)
+
+    def open(self, digest: str) -> IO[bytes]:
+        try:
+            return open(self.path_for(digest), "rb")
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {digest} is not in the store") from None
+
+    def get_file(self, digest: str, dest: str) -> None:
+        src = self.path_for(digest)
+        if not src.is_file():
+            raise BlobNotFoundError(f"blob {digest} is not in the store")
+        # A copy, not a link, for the same reason as in put_file.
+        shutil.copyfile(src, dest)
+
+    def size(self, digest: str) -> int | None:
+        try:
+            return self.path_for(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def delete(self, digest: str) -> None:
+        self.path_for(digest).unlink(missing_ok=True)
+
+    def iter_digests(self) -> Iterator[str]:
+        base = self.root / "objects" / "md5"
+        if not base.is_dir():
+            return
+        for sub in sorted(base.iterdir()):
+            for f in sorted(sub.iterdir()):
+                yield sub.name + f.name

@@ -1,0 +1,52 @@
+"""Who may read and write which project.
+
+A superuser (the embedded store's single local user, or a server admin) may do anything.
+Anyone else needs a role in the project's entity: viewer reads, member writes, admin
+administers. A project marked ``public`` is readable by every authenticated user.
+Callers who may not read a project are told it does not exist (no existence leaks); callers
+who may read but not write get :class:`~cairn.errors.PermissionDeniedError`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from cairn.core.access import NEEDED_RANK, ROLE_RANK, Principal
+from cairn.core.db import models as m
+from cairn.errors import NotFoundError, PermissionDeniedError
+
+
+def _entity_name(s: Session, project: m.Project) -> str:
+    return s.get_one(m.Entity, project.entity_id).name
+
+
+def allowed(s: Session, who: Principal, project: m.Project, action: str) -> bool:
+    if who.is_superuser:
+        return True
+    if action == "read" and project.visibility == "public":
+        return True
+    role = who.role_in(_entity_name(s, project))
+    return role is not None and ROLE_RANK[role] >= NEEDED_RANK[action]
+
+
+def require(s: Session, who: Principal, project: m.Project, action: str, what: str) -> None:
+    if allowed(s, who, project, action):
+        return
+    if not allowed(s, who, project, "read"):
+        raise NotFoundError(f"{what} not found")
+    raise PermissionDeniedError(f"you may read but not {action} {what}")
+
+
+def require_create_entity(who: Principal, name: str) -> None:
+    if not who.is_superuser:
+        raise NotFoundError(f"entity {name!r} not found")
+
+
+def require_create_project(s: Session, who: Principal, entity: m.Entity) -> None:
+    if who.is_superuser:
+        return
+    role = who.role_in(entity.name)
+    if role is None:
+        raise NotFoundError(f"entity {entity.name!r} not found")
+    if ROLE_RANK[role] < ROLE_RANK["member"]:
+        raise PermissionDeniedError(f"viewers cannot create projects in {entity.name!r}")

@@ -1,0 +1,710 @@
+"""The domain service: versioning rules and the commit protocol, over a database and a store.
+
+A version is made in three steps (DESIGN.md, "Commit protocol"):
+
+1. :meth:`Service.begin_version` checks names and the collection's type and creates a PENDING
+   version that nobody else can see;
+2. the client asks :meth:`Service.missing_blobs` which digests the store lacks and uploads only
+   those (each is verified before :meth:`Service.record_blobs` admits it);
+3. :meth:`Service.commit_version`, in one transaction, checks that every blob the manifest names
+   is stored, then either returns the latest version (same digest: no new version) or assigns
+   the next index, moves ``latest`` and the requested aliases, and makes the version visible.
+
+A process that dies anywhere before step 3 leaves only a PENDING row, which readers never see
+and :meth:`Service.collect_garbage` removes after an expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cairn import naming
+from cairn.core.access import LOCAL, Principal
+from cairn.core.blobs.base import BlobStore
+from cairn.core.db import models as m
+from cairn.core.db.engine import Database
+from cairn.errors import (
+    AliasInUseError,
+    ArtifactNotFoundError,
+    BlobNotFoundError,
+    CollectionNotFoundError,
+    ConflictError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+    TypeConflictError,
+    ValidationError,
+)
+from cairn.manifest import Manifest
+from cairn.manifest.digest import is_hex_md5, stored_blob
+from cairn.records import (
+    COMMITTED,
+    DELETED,
+    PENDING,
+    CollectionRecord,
+    RunRecord,
+    TypeRecord,
+    VersionRecord,
+    VersionSpec,
+    VersionUpdate,
+)
+
+_RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
+_BATCH = 5000
+
+
+def new_run_id() -> str:
+    return "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(8))
+
+
+def new_version_id() -> str:
+    return secrets.token_hex(12)
+
+
+def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Service:
+    """Every rule about entities, projects, collections, versions, aliases, tags and runs."""
+
+    def __init__(self, db: Database, blobs: BlobStore, principal: Principal = LOCAL) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.principal = principal
+
+    def bind(self, principal: Principal) -> Service:
+        """The same service acting for another caller (one per server request)."""
+        return Service(self.db, self.blobs, principal)
+
+    # -- permissions (overridden in spirit by the server's roles) -------------------------------
+    def _may(self, s: Session, project: m.Project, action: str) -> bool:
+        from cairn.core import permissions
+
+        return permissions.allowed(s, self.principal, project, action)
+
+    def _check(self, s: Session, project: m.Project, action: str, what: str) -> None:
+        from cairn.core import permissions
+
+        permissions.require(s, self.principal, project, action, what)
+
+    # -- entities and projects -------------------------------------------------------------
+    def _entity(self, s: Session, name: str, *, create: bool) -> m.Entity | None:
+        ent = s.scalar(select(m.Entity).where(m.Entity.name == name))
+        if ent is None and create:
+            from cairn.core import permissions
+
+            permissions.require_create_entity(self.principal, name)
+            naming.check_name(name, "entity name")
+            ent = m.Entity(name=name, kind="user")
+            s.add(ent)
+            s.flush()
+        return ent
+
+    def _project(self, s: Session, entity: str, project: str, *, create: bool) -> m.Project:
+        ent = self._entity(s, entity, create=create)
+        proj = None
+        if ent is not None:
+            proj = s.scalar(
+                select(m.Project).where(m.Project.entity_id == ent.id, m.Project.name == project)
+            )
+        if proj is None:
+            if not create or ent is None:
+                raise ProjectNotFoundError(f"project {entity}/{project} not found")
+            from cairn.core import permissions
+
+            permissions.require_create_project(s, self.principal, ent)
+            naming.check_name(project, "project name")
+            proj = m.Project(entity_id=ent.id, name=project)
+            s.add(proj)
+            s.flush()
+        return proj
+
+    def _readable_project(self, s: Session, entity: str, project: str) -> m.Project:
+        proj = self._project(s, entity, project, create=False)
+        self._check(s, proj, "read", f"project {entity}/{project}")
+        return proj
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(
+        self,
+        entity: str,
+        project: str,
+        *,
+        run_id: str | None = None,
+        name: str | None = None,
+        job_type: str | None = None,
+        group: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Start a run (or return the existing one with that id: runs can be resumed)."""
+        if run_id is not None:
+            naming.check_name(run_id, "run id")
+        for label, value in (("run name", name), ("job_type", job_type), ("group", group)):
+            if value is not None and (not isinstance(value, str) or len(value) > 128):
+                raise ValidationError(f"{label} must be a string of at most 128 characters")
+        config = naming.clean_metadata(config) if config else {}
+        with self.db.write() as s:
+            proj = self._project(s, entity, project, create=True)
+            self._check(s, proj, "write", f"project {entity}/{project}")
+            rid = run_id or new_run_id()
+            run = s.scalar(
+                select(m.Run).where(m.Run.project_id == proj.id, m.Run.public_id == rid)
+            )
+            if run is None:
+                run = m.Run(public_id=rid, project_id=proj.id, name=name or rid,
+                            job_type=job_type, group=group, config=config, state="running")
+                s.add(run)
+                s.flush()
+            return self._run_record(s, run)
+
+    def finish_run(self, entity: str, project: str, run_id: str, state: str = "finished") -> None:
+        if state not in ("finished", "failed", "crashed"):
+            raise ValidationError(f"run state {state!r} is not one of finished, failed, crashed")
+        with self.db.write() as s:
+            run = self._run(s, entity, project, run_id, "write")
+            run.state = state
+            run.finished_at = m.utcnow()
+
+    def get_run(self, entity: str, project: str, run_id: str) -> RunRecord:
+        with self.db.read() as s:
+            return self._run_record(s, self._run(s, entity, project, run_id, "read"))
+
+    def _run(self, s: Session, entity: str, project: str, run_id: str, action: str) -> m.Run:
+        try:
+            proj = self._project(s, entity, project, create=False)
+            self._check(s, proj, action, f"project {entity}/{project}")
+        except ProjectNotFoundError:
+            raise RunNotFoundError(f"run {entity}/{project}/{run_id} not found") from None
+        run = s.scalar(select(m.Run).where(m.Run.project_id == proj.id, m.Run.public_id == run_id))
+        if run is None:
+            raise RunNotFoundError(f"run {entity}/{project}/{run_id} not found")
+        return run
+
+    def _run_record(self, s: Session, run: m.Run) -> RunRecord:
+        proj = s.get_one(m.Project, run.project_id)
+        ent = s.get_one(m.Entity, proj.entity_id)
+        return RunRecord(
+            id=run.public_id, entity=ent.name, project=proj.name, name=run.name,
+            job_type=run.job_type, group=run.group, config=dict(run.config or {}),
+            state=run.state, created_at=m.as_utc(run.created_at),
+            finished_at=m.as_utc(run.finished_at) if run.finished_at else None,
+        )
+
+    def use_version(self, entity: str, project: str, run_id: str, version_id: str,
+                    use_as: str | None = None) -> None:
+        """Record that a run consumed a version (lineage); idempotent."""
+        with self.db.write() as s:
+            run = self._run(s, entity, project, run_id, "write")
+            ver = self._visible_version(s, version_id)
+            exists = s.scalar(
+                select(func.count()).select_from(m.RunInput).where(
+                    m.RunInput.run_id == run.id, m.RunInput.version_id == ver.id)
+            )
+            if not exists:
+                s.add(m.RunInput(run_id=run.id, version_id=ver.id, use_as=use_as))
+
+    def version_producer(self, version_id: str) -> RunRecord | None:
+        with self.db.read() as s:
+            ver = self._visible_version(s, version_id)
+            if ver.run_id is None:
+                return None
+            return self._run_record(s, s.get_one(m.Run, ver.run_id))
+
+    def version_consumers(self, version_id: str) -> list[RunRecord]:
+        with self.db.read() as s:
+            ver = self._visible_version(s, version_id)
+            runs = s.scalars(
+                select(m.Run).join(m.RunInput, m.RunInput.run_id == m.Run.id)
+                .where(m.RunInput.version_id == ver.id).order_by(m.RunInput.created_at, m.Run.id)
+            ).all()
+            return [self._run_record(s, r) for r in runs]
+
+    def run_versions(self, entity: str, project: str, run_id: str, *, used: bool) -> list[
+            VersionRecord]:
+        """Versions a run logged (``used=False``) or used (``used=True``)."""
+        with self.db.read() as s:
+            run = self._run(s, entity, project, run_id, "read")
+            if used:
+                q = select(m.Version).join(m.RunInput, m.RunInput.version_id == m.Version.id).where(
+                    m.RunInput.run_id == run.id)
+            else:
+                q = select(m.Version).where(m.Version.run_id == run.id)
+            q = q.where(m.Version.state == COMMITTED).order_by(m.Version.id)
+            out = []
+            for v in s.scalars(q).all():
+                try:
+                    out.append(self._version_record(s, v, check=True))
+                except ArtifactNotFoundError:
+                    continue  # a version in a project the caller cannot read
+            return out
+
+    # -- collections ---------------------------------------------------------------------------
+    def _collection(self, s: Session, proj: m.Project, name: str) -> m.Collection | None:
+        return s.scalar(
+            select(m.Collection).where(m.Collection.project_id == proj.id, m.Collection.name == name)
+        )
+
+    # -- the commit protocol -------------------------------------------------------------------
+    def begin_version(self, spec: VersionSpec) -> str:
+        """Create a PENDING version and return its id. Nothing becomes visible yet."""
+        naming.check_name(spec.collection)
+        naming.check_type(spec.type)
+        naming.check_name(spec.entity, "entity name")
+        naming.check_name(spec.project, "project name")
+        description = naming.check_description(spec.description)
+        metadata = naming.clean_metadata(spec.metadata)
+        with self.db.write() as s:
+            proj = self._project(s, spec.entity, spec.project, create=True)
+            self._check(s, proj, "write", f"project {spec.entity}/{spec.project}")
+            coll = self._collection(s, proj, spec.collection)
+            if coll is None:
+                coll = m.Collection(project_id=proj.id, name=spec.collection, type=spec.type)
+                s.add(coll)
+                s.flush()
+            elif coll.type != spec.type:
+                raise TypeConflictError(
+                    f"artifact {spec.collection!r} already exists in {spec.entity}/{spec.project} "
+                    f"with type {coll.type!r}; it cannot also have type {spec.type!r}",
+                    details={"existing_type": coll.type},
+                )
+            run_pk = None
+            if spec.run_id is not None:
+                run = s.scalar(select(m.Run).where(
+                    m.Run.project_id == proj.id, m.Run.public_id == spec.run_id))
+                if run is None:
+                    raise RunNotFoundError(f"run {spec.run_id} not found in this project")
+                run_pk = run.id
+            ver = m.Version(
+                public_id=new_version_id(), collection_id=coll.id, state=PENDING,
+                description=description, metadata_=metadata, run_id=run_pk,
+                incremental=spec.incremental, distributed_id=spec.distributed_id,
+            )
+            s.add(ver)
+            s.flush()
+            return ver.public_id
+
+    def missing_blobs(self, digests: Iterable[str]) -> list[str]:
+        """Which of these hex digests the store does not hold (answered from the database)."""
+        wanted = list(dict.fromkeys(digests))
+        for d in wanted:
+            if not is_hex_md5(d):
+                raise ValidationError(f"{d!r} is not a hex MD5 digest")
+        present: set[str] = set()
+        with self.db.read() as s:
+            for chunk in _chunks(wanted):
+                present.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))))
+        return [d for d in wanted if d not in present]
+
+    def record_blobs(self, blobs: Iterable[tuple[str, int]]) -> None:
+        """Admit blobs the store now holds (after their bytes were verified)."""
+        items = list(dict.fromkeys(blobs))
+        if not items:
+            return
+        with self.db.write() as s:
+            known: set[str] = set()
+            for chunk in _chunks([d for d, _ in items]):
+                known.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))))
+            rows = [{"digest": d, "size": n} for d, n in items if d not in known]
+            for chunk in _chunks(rows):
+                s.execute(insert(m.Blob), list(chunk))
+
+    def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
+        """Verify and store one blob from a stream, then admit it."""
+        written = self.blobs.put_stream(digest, stream, size)
+        self.record_blobs([(digest, written)])
+        return written
+
+    def abort_version(self, version_id: str) -> None:
+        with self.db.write() as s:
+            ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
+            if ver is not None and ver.state == PENDING:
+                self._check(s, self._project_of(s, ver), "write", "this artifact")
+                s.delete(ver)
+
+    def commit_version(
+        self,
+        version_id: str,
+        manifest: Manifest,
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+    ) -> VersionRecord:
+        """Make a PENDING version visible, or return the latest one if the content is the same."""
+        aliases = naming.clean_aliases(aliases)
+        tags = naming.clean_tags(tags)
+        with self.db.read() as s:
+            pending = self._pending(s, version_id)
+            base = None
+            if pending.incremental:
+                base = self._latest(s, pending.collection_id)
+            base_manifest = self._load_manifest(base) if base is not None else None
+        final = self._finalise_manifest(manifest, version_id, base_manifest)
+        self._check_blobs_present(final)
+        raw = final.to_bytes()
+        manifest_digest = hashlib.md5(raw).hexdigest()
+        if self.missing_blobs([manifest_digest]):
+            self.store_blob_stream(manifest_digest, io.BytesIO(raw), len(raw))
+        digest = final.digest()
+
+        with self.db.write() as s:
+            ver = self._pending(s, version_id)
+            coll = s.get_one(m.Collection, ver.collection_id, with_for_update=True)
+            latest = self._latest(s, coll.id)
+            if ver.incremental and (latest.id if latest else None) != (base.id if base else None):
+                raise ConflictError(
+                    "another version was committed while this incremental version was being "
+                    "prepared; log it again"
+                )
+            self._check_blobs_present(final, s)
+            now = m.utcnow()
+            if latest is not None and latest.digest == digest:
+                # Same content as the newest version: no new version; it gets the aliases.
+                self._move_aliases(s, coll.id, latest.id, aliases)
+                self._add_tags(s, latest.id, tags)
+                latest.updated_at = now
+                s.delete(ver)
+                s.flush()
+                return replace(self._version_record(s, latest), deduplicated=True)
+            index = s.execute(
+                update(m.Collection).where(m.Collection.id == coll.id)
+                .values(next_index=m.Collection.next_index + 1, updated_at=now)
+                .returning(m.Collection.next_index)
+            ).scalar_one() - 1
+            ver.index = index
+            ver.state = COMMITTED
+            ver.digest = digest
+            ver.size = final.size
+            ver.file_count = len(final)
+            ver.manifest_digest = manifest_digest
+            ver.committed_at = now
+            ver.updated_at = now
+            s.flush()
+            rows = [
+                {"version_id": ver.id, "path": e.path, "digest": e.digest, "size": e.size,
+                 "ref": e.ref, "birth_artifact_id": e.birth_artifact_id,
+                 "extra": dict(e.extra) if e.extra else None,
+                 "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra))}
+                for e in final
+            ]
+            for chunk in _chunks(rows):
+                s.execute(insert(m.VersionFile), list(chunk))
+            self._move_aliases(s, coll.id, ver.id, aliases)
+            self._add_tags(s, ver.id, tags)
+            s.flush()
+            return self._version_record(s, ver)
+
+    def _pending(self, s: Session, version_id: str) -> m.Version:
+        ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
+        if ver is None:
+            raise ArtifactNotFoundError(f"pending version {version_id} not found")
+        self._check(s, self._project_of(s, ver), "write", "this artifact")
+        if ver.state != PENDING:
+            raise ConflictError(f"version {version_id} is {ver.state}, not PENDING")
+        return ver
+
+    @staticmethod
+    def _finalise_manifest(manifest: Manifest, version_id: str,
+                           base: Manifest | None) -> Manifest:
+        """Merge an incremental patch onto its base, and stamp each stored entry's birth."""
+        merged = base.copy() if base is not None else Manifest()
+        for e in manifest:
+            merged.add(e)
+        out = Manifest()
+        for e in merged:
+            if e.local_path is not None:
+                e = e.with_changes(local_path=None)
+            if e.ref is None and e.birth_artifact_id is None:
+                e = e.with_changes(birth_artifact_id=version_id)
+            out.add(e)
+        return out
+
+    def _check_blobs_present(self, manifest: Manifest, s: Session | None = None) -> None:
+        need = list(dict.fromkeys(
+            stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None))
+        if s is None:
+            missing = self.missing_blobs(need)
+        else:
+            present: set[str] = set()
+            for chunk in _chunks(need):
+                # FOR SHARE on PostgreSQL: the blobs cannot be removed under this commit.
+                present.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))
+                                         .with_for_update(read=True)))
+            missing = [d for d in need if d not in present]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise BlobNotFoundError(
+                f"the manifest names {len(missing)} blob(s) the store does not hold: {shown}; "
+                "upload them before committing",
+                details={"missing": missing[:1000]},
+            )
+
+    def _latest(self, s: Session, collection_id: int) -> m.Version | None:
+        return s.scalar(
+            select(m.Version).where(m.Version.collection_id == collection_id,
+                                    m.Version.state == COMMITTED)
+            .order_by(m.Version.index.desc()).limit(1)
+        )
+
+    def _move_aliases(self, s: Session, collection_id: int, version_pk: int,
+                      aliases: Sequence[str]) -> None:
+        if not aliases:
+            return
+        s.execute(delete(m.Alias).where(m.Alias.collection_id == collection_id,
+                                        m.Alias.alias.in_(list(aliases))))
+        s.flush()
+        for a in aliases:
+            s.add(m.Alias(collection_id=collection_id, alias=a, version_id=version_pk))
+
+    def _add_tags(self, s: Session, version_pk: int, tags: Sequence[str]) -> None:
+        if not tags:
+            return
+        existing = list(s.scalars(select(m.Tag.tag).where(m.Tag.version_id == version_pk)
+                                  .order_by(m.Tag.position)))
+        pos = len(existing)
+        for t in tags:
+            if t not in existing:
+                s.add(m.Tag(version_id=version_pk, tag=t, position=pos))
+                pos += 1
+
+    # -- reading versions --------------------------------------------------------------------
+    def _project_of(self, s: Session, ver: m.Version) -> m.Project:
+        coll = s.get_one(m.Collection, ver.collection_id)
+        return s.get_one(m.Project, coll.project_id)
+
+    def _visible_version(self, s: Session, version_id: str) -> m.Version:
+        ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
+        if ver is None or ver.state != COMMITTED or not self._may(s, self._project_of(s, ver),
+                                                                   "read"):
+            raise ArtifactNotFoundError(f"artifact version {version_id} not found")
+        return ver
+
+    def _version_record(self, s: Session, ver: m.Version, *, check: bool = False) -> VersionRecord:
+        coll = s.get_one(m.Collection, ver.collection_id)
+        proj = s.get_one(m.Project, coll.project_id)
+        if check and not self._may(s, proj, "read"):
+            raise ArtifactNotFoundError(f"artifact version {ver.public_id} not found")
+        ent = s.get_one(m.Entity, proj.entity_id)
+        aliases = list(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)
+                                 .order_by(m.Alias.id)))
+        latest = self._latest(s, coll.id)
+        if latest is not None and latest.id == ver.id:
+            aliases.insert(0, "latest")
+        tags = s.scalars(select(m.Tag.tag).where(m.Tag.version_id == ver.id)
+                         .order_by(m.Tag.position)).all()
+        run_id = None
+        if ver.run_id is not None:
+            run_id = s.scalar(select(m.Run.public_id).where(m.Run.id == ver.run_id))
+        return VersionRecord(
+            id=ver.public_id, entity=ent.name, project=proj.name, collection=coll.name,
+            type=coll.type, index=ver.index, digest=ver.digest or "", state=ver.state,
+            description=ver.description, metadata=dict(ver.metadata_ or {}),
+            aliases=tuple(aliases), tags=tuple(tags), size=ver.size, file_count=ver.file_count,
+            manifest_digest=ver.manifest_digest, created_at=m.as_utc(ver.created_at),
+            updated_at=m.as_utc(ver.updated_at), created_by_run=run_id,
+            commit_hash=ver.manifest_digest[:12] if ver.manifest_digest else None,
+            ttl_seconds=ver.ttl_seconds,
+        )
+
+    def get_version(self, version_id: str) -> VersionRecord:
+        with self.db.read() as s:
+            return self._version_record(s, self._visible_version(s, version_id))
+
+    def resolve(self, entity: str, project: str, collection: str, alias: str) -> VersionRecord:
+        """Find a version by ``latest``, ``vN`` or a custom alias."""
+        label = f"{entity}/{project}/{collection}:{alias}"
+        with self.db.read() as s:
+            try:
+                proj = self._readable_project(s, entity, project)
+            except (ProjectNotFoundError, PermissionError):
+                raise ArtifactNotFoundError(f"artifact {label} not found") from None
+            coll = self._collection(s, proj, collection)
+            if coll is None:
+                raise ArtifactNotFoundError(
+                    f"artifact {label} not found: no artifact named {collection!r} in "
+                    f"{entity}/{project}")
+            ver: m.Version | None
+            if alias == "latest":
+                ver = self._latest(s, coll.id)
+            elif naming.is_version_alias(alias):
+                ver = s.scalar(select(m.Version).where(
+                    m.Version.collection_id == coll.id, m.Version.index == int(alias[1:]),
+                    m.Version.state == COMMITTED))
+            else:
+                ver = s.scalar(select(m.Version).join(m.Alias, m.Alias.version_id == m.Version.id)
+                               .where(m.Alias.collection_id == coll.id, m.Alias.alias == alias,
+                                      m.Version.state == COMMITTED))
+            if ver is None:
+                raise ArtifactNotFoundError(f"artifact {label} not found")
+            return self._version_record(s, ver)
+
+    def _load_manifest(self, ver: m.Version) -> Manifest:
+        return Manifest.from_bytes(self.manifest_bytes_for(ver.manifest_digest or ""))
+
+    def manifest_bytes_for(self, manifest_digest: str) -> bytes:
+        with self.blobs.open(manifest_digest) as f:
+            data: bytes = f.read()
+        return data
+
+    def get_manifest(self, version_id: str) -> tuple[str, bytes]:
+        """(manifest digest, manifest JSON bytes) of a committed version."""
+        with self.db.read() as s:
+            ver = self._visible_version(s, version_id)
+            digest = ver.manifest_digest or ""
+        return digest, self.manifest_bytes_for(digest)
+
+    def list_files(self, version_id: str, *, names: Sequence[str] | None = None,
+                   after: str | None = None, limit: int = 50) -> tuple[list[dict[str, Any]],
+                                                                     str | None]:
+        """One page of a version's entries in path order, and the cursor for the next page."""
+        limit = max(1, min(int(limit), 10_000))
+        with self.db.read() as s:
+            ver = self._visible_version(s, version_id)
+            q = select(m.VersionFile).where(m.VersionFile.version_id == ver.id)
+            if names is not None:
+                q = q.where(m.VersionFile.path.in_(list(names)))
+            if after is not None:
+                q = q.where(m.VersionFile.path > after)
+            rows = s.scalars(q.order_by(m.VersionFile.path).limit(limit + 1)).all()
+            page = [
+                {"path": r.path, "digest": r.digest, "size": r.size, "ref": r.ref,
+                 "birthArtifactID": r.birth_artifact_id, "extra": r.extra or {}}
+                for r in rows[:limit]
+            ]
+            cursor = rows[limit - 1].path if len(rows) > limit else None
+            return page, cursor
+
+    def list_versions(self, entity: str, project: str, collection: str, *,
+                      after_index: int | None = None, limit: int = 50,
+                      tags: Sequence[str] | None = None) -> tuple[list[VersionRecord], int | None]:
+        limit = max(1, min(int(limit), 1000))
+        with self.db.read() as s:
+            proj = self._readable_project(s, entity, project)
+            coll = self._collection(s, proj, collection)
+            if coll is None:
+                raise CollectionNotFoundError(
+                    f"no artifact named {collection!r} in {entity}/{project}")
+            q = select(m.Version).where(m.Version.collection_id == coll.id,
+                                        m.Version.state == COMMITTED)
+            if after_index is not None:
+                q = q.where(m.Version.index > after_index)
+            if tags:
+                q = q.where(m.Version.id.in_(select(m.Tag.version_id).where(
+                    m.Tag.tag.in_(list(tags)))))
+            rows = s.scalars(q.order_by(m.Version.index).limit(limit + 1)).all()
+            out = [self._version_record(s, v) for v in rows[:limit]]
+            nxt = rows[limit - 1].index if len(rows) > limit else None
+            return out, nxt
+
+    def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord:
+        with self.db.read() as s:
+            try:
+                proj = self._readable_project(s, entity, project)
+            except (ProjectNotFoundError, PermissionError):
+                raise CollectionNotFoundError(
+                    f"no artifact named {name!r} in {entity}/{project}") from None
+            coll = self._collection(s, proj, name)
+            if coll is None or self._latest(s, coll.id) is None:
+                raise CollectionNotFoundError(f"no artifact named {name!r} in {entity}/{project}")
+            return self._collection_record(s, coll, entity, project)
+
+    def _collection_record(self, s: Session, coll: m.Collection, entity: str,
+                           project: str) -> CollectionRecord:
+        count = s.scalar(select(func.count()).select_from(m.Version).where(
+            m.Version.collection_id == coll.id, m.Version.state == COMMITTED)) or 0
+        aliases = s.scalars(select(m.Alias.alias).where(m.Alias.collection_id == coll.id)
+                            .order_by(m.Alias.id)).all()
+        return CollectionRecord(
+            id=str(coll.id), entity=entity, project=project, name=coll.name, type=coll.type,
+            description=coll.description, created_at=m.as_utc(coll.created_at),
+            updated_at=m.as_utc(coll.updated_at), version_count=count,
+            aliases=("latest", *aliases) if count else tuple(aliases),
+        )
+
+    def list_collections(self, entity: str, project: str,
+                         type_name: str | None = None) -> list[CollectionRecord]:
+        with self.db.read() as s:
+            proj = self._readable_project(s, entity, project)
+            q = select(m.Collection).where(m.Collection.project_id == proj.id)
+            if type_name is not None:
+                q = q.where(m.Collection.type == type_name)
+            out = []
+            for coll in s.scalars(q.order_by(m.Collection.name)).all():
+                rec = self._collection_record(s, coll, entity, project)
+                if rec.version_count:
+                    out.append(rec)
+            return out
+
+    def list_types(self, entity: str, project: str) -> list[TypeRecord]:
+        counts: dict[str, int] = {}
+        for c in self.list_collections(entity, project):
+            counts[c.type] = counts.get(c.type, 0) + 1
+        return [TypeRecord(name=t, collection_count=n) for t, n in sorted(counts.items())]
+
+    # -- changing committed versions -----------------------------------------------------------
+    def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord:
+        """Persist description, metadata, aliases (the full custom set) and tags."""
+        description = naming.check_description(change.description)
+        metadata = naming.clean_metadata(change.metadata) if change.metadata is not None else None
+        aliases = naming.clean_aliases(change.aliases) if change.aliases is not None else None
+        tags = naming.clean_tags(change.tags) if change.tags is not None else None
+        with self.db.write() as s:
+            ver = self._visible_version(s, version_id)
+            self._check(s, self._project_of(s, ver), "write", "this artifact")
+            if description is not None or change.clear_description:
+                ver.description = description
+            if metadata is not None:
+                ver.metadata_ = metadata
+            if aliases is not None:
+                s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id,
+                                                m.Alias.alias.not_in(aliases)))
+                current = set(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)))
+                self._move_aliases(s, ver.collection_id, ver.id,
+                                   [a for a in aliases if a not in current])
+            if tags is not None:
+                s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
+                s.flush()
+                self._add_tags(s, ver.id, tags)
+            ver.updated_at = m.utcnow()
+            s.flush()
+            return self._version_record(s, ver)
+
+    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+        """Soft-delete a version: it disappears, its index is never reused, GC frees its blobs."""
+        with self.db.write() as s:
+            ver = self._visible_version(s, version_id)
+            self._check(s, self._project_of(s, ver), "write", "this artifact")
+            custom = s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)).all()
+            if custom and not delete_aliases:
+                raise AliasInUseError(
+                    f"version has aliases {sorted(custom)}; remove them first or pass "
+                    "delete_aliases=True", details={"aliases": sorted(custom)})
+            s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id))
+            s.execute(delete(m.VersionFile).where(m.VersionFile.version_id == ver.id))
+            ver.state = DELETED
+            ver.updated_at = m.utcnow()
+
+    # -- garbage collection ----------------------------------------------------------------------
+    def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:
+        """Drop PENDING versions abandoned for longer than ``pending_older_than``.
+
+        Their uploaded blobs stay: reclaiming unreferenced blobs safely while other clients
+        may be re-uploading them needs a two-phase sweep that is not built yet.
+        """
+        cutoff = datetime.now(UTC) - pending_older_than
+        with self.db.write() as s:
+            stale = s.scalars(select(m.Version.id).where(
+                m.Version.state == PENDING, m.Version.created_at < cutoff)).all()
+            if stale:
+                s.execute(delete(m.Version).where(m.Version.id.in_(list(stale))))
+        return len(stale)

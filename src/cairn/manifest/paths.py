@@ -1,0 +1,48 @@
+"""Normalising the logical paths of entries inside an artifact.
+
+An entry path is POSIX-style and relative: ``./a/b/`` becomes ``a/b`` and ``a/./b`` becomes
+``a/b``. Anything that could escape the download root or be read two ways is refused rather than
+repaired: absolute paths, ``..`` segments, empty segments (``a//b``), ``.`` alone, drive-like
+forms (``C:/x``, ``a:b``), backslashes, NUL bytes and line breaks (which would also make the
+version digest's ``path:digest`` lines ambiguous).
+"""
+
+from __future__ import annotations
+
+import os
+
+from cairn.errors import InvalidPathError
+
+MAX_PATH_LEN = 4096
+
+
+def normalize_entry_path(name: str | os.PathLike[str]) -> str:
+    """Return the canonical form of an entry path, or raise :class:`InvalidPathError`."""
+    raw = os.fspath(name)
+    if not isinstance(raw, str):
+        raise InvalidPathError(f"entry path must be a string, got {type(raw).__name__}")
+    if not raw:
+        raise InvalidPathError("entry path is empty")
+    if len(raw) > MAX_PATH_LEN:
+        raise InvalidPathError(f"entry path is longer than {MAX_PATH_LEN} characters")
+    for bad, why in (("\x00", "a NUL byte"), ("\n", "a line break"), ("\r", "a line break"),
+                     ("\\", "a backslash (use '/')"), (":", "':' (drive-like or URI form)")):
+        if bad in raw:
+            raise InvalidPathError(f"entry path {raw!r} contains {why}")
+    if raw.startswith("/"):
+        raise InvalidPathError(f"entry path {raw!r} is absolute; give a path inside the artifact")
+    parts = raw.split("/")
+    if parts and parts[-1] == "":
+        parts.pop()  # a trailing slash names the same directory
+    out: list[str] = []
+    for part in parts:
+        if part == "":
+            raise InvalidPathError(f"entry path {raw!r} has an empty segment")
+        if part == "..":
+            raise InvalidPathError(f"entry path {raw!r} has a '..' segment")
+        if part == ".":
+            continue
+        out.append(part)
+    if not out:
+        raise InvalidPathError(f"entry path {raw!r} names the artifact root, not an entry")
+    return "/".join(out)

@@ -1,0 +1,151 @@
+"""Frozen value objects that cross the Backend boundary (and, as JSON, the wire).
+
+The core builds them from database rows; the SDK reads them. ``to_wire``/``from_wire`` give the
+JSON form the server sends, so both backends hand the SDK identical objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+PENDING = "PENDING"
+COMMITTED = "COMMITTED"
+DELETED = "DELETED"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+class _Wire:
+    _datetimes: tuple[str, ...] = ()
+    _tuples: tuple[str, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {k: _encode(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_wire(cls: type[T], data: dict[str, Any]) -> T:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for k in cls._datetimes:  # type: ignore[attr-defined]
+            if kwargs.get(k) is not None:
+                kwargs[k] = datetime.fromisoformat(kwargs[k])
+        for k in cls._tuples:  # type: ignore[attr-defined]
+            if kwargs.get(k) is not None:
+                kwargs[k] = tuple(kwargs[k])
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class VersionRecord(_Wire):
+    """One version of a collection, as the core sees it."""
+
+    id: str
+    entity: str
+    project: str
+    collection: str
+    type: str
+    index: int | None
+    digest: str
+    state: str
+    description: str | None
+    metadata: dict[str, Any]
+    aliases: tuple[str, ...]
+    tags: tuple[str, ...]
+    size: int
+    file_count: int
+    manifest_digest: str | None
+    created_at: datetime
+    updated_at: datetime
+    created_by_run: str | None = None
+    commit_hash: str | None = None
+    ttl_seconds: int | None = None
+    deduplicated: bool = False
+
+    _datetimes = ("created_at", "updated_at")
+    _tuples = ("aliases", "tags")
+
+    @property
+    def version(self) -> str:
+        return f"v{self.index}" if self.index is not None else ""
+
+
+@dataclass(frozen=True)
+class CollectionRecord(_Wire):
+    id: str
+    entity: str
+    project: str
+    name: str
+    type: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    version_count: int = 0
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    _datetimes = ("created_at", "updated_at")
+    _tuples = ("aliases", "tags")
+
+
+@dataclass(frozen=True)
+class RunRecord(_Wire):
+    id: str
+    entity: str
+    project: str
+    name: str
+    job_type: str | None
+    group: str | None
+    config: dict[str, Any]
+    state: str
+    created_at: datetime
+    finished_at: datetime | None = None
+
+    _datetimes = ("created_at", "finished_at")
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.id}"
+
+
+@dataclass(frozen=True)
+class TypeRecord(_Wire):
+    name: str
+    collection_count: int
+
+
+@dataclass(frozen=True)
+class VersionSpec(_Wire):
+    """What a client asks for when it starts a version (``begin``)."""
+
+    entity: str
+    project: str
+    collection: str
+    type: str
+    description: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    distributed_id: str | None = None
+    incremental: bool = False
+
+
+@dataclass(frozen=True)
+class VersionUpdate(_Wire):
+    """Mutable fields of a committed version; ``None`` leaves a field as it is."""
+
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    aliases: tuple[str, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    clear_description: bool = False
+
+    _tuples = ("aliases", "tags")

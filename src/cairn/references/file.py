@@ -1,0 +1,79 @@
+"""``file://`` references: files on mounted volumes (NFS and the like), tracked in place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import quote, unquote, urlparse
+
+from cairn.cache.hashing import hash_files, walk_files
+from cairn.cache.memo import ChecksumMemo
+from cairn.cache.objects import hash_path
+from cairn.errors import DigestMismatchError, NotFoundError, ValidationError
+from cairn.manifest import ManifestEntry, hex_to_b64, normalize_entry_path
+
+DEFAULT_MAX_OBJECTS = 10_000_000
+
+
+def file_uri(path: str) -> str:
+    return "file://" + quote(os.path.abspath(path))
+
+
+def local_path_of(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise ValidationError(f"file URI {uri!r} names host {parsed.netloc!r}; use file:///path")
+    return unquote(parsed.path)
+
+
+class FileHandler:
+    def __init__(self, memo: ChecksumMemo) -> None:
+        self.memo = memo
+
+    def store(self, uri: str, name: str | None, *, checksum: bool,
+              max_objects: int | None) -> list[ManifestEntry]:
+        path = local_path_of(uri)
+        limit = DEFAULT_MAX_OBJECTS if max_objects is None else max_objects
+        base = os.path.basename(path.rstrip("/"))
+        if not checksum:
+            # Only the URI is recorded: a directory is not walked, and a new version appears
+            # only when the URI itself changes.
+            entry_name = normalize_entry_path(name if name is not None else base)
+            return [ManifestEntry(path=entry_name, digest=uri, ref=uri)]
+        if os.path.isfile(path):
+            entry_name = normalize_entry_path(name if name is not None else base)
+            (fd,) = hash_files([path], self.memo)
+            return [ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size,
+                                  ref=file_uri(path))]
+        if not os.path.isdir(path):
+            raise NotFoundError(f"reference {uri!r}: no file or directory at {path}")
+        files = walk_files(Path(path))
+        if len(files) > limit:
+            raise ValidationError(
+                f"reference {uri!r} expands to {len(files)} files, more than max_objects="
+                f"{limit}; raise max_objects or reference a narrower directory"
+            )
+        digests = hash_files([f for f, _ in files], self.memo)
+        out = []
+        for (full, rel), fd in zip(files, digests, strict=True):
+            entry_name = normalize_entry_path(f"{name}/{rel}" if name else rel)
+            out.append(ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size,
+                                     ref=file_uri(full)))
+        return out
+
+    def load(self, entry: ManifestEntry, dest: str) -> None:
+        assert entry.ref is not None
+        path = local_path_of(entry.ref)
+        if not os.path.isfile(path):
+            raise NotFoundError(f"entry {entry.path!r}: referenced file {path} is missing")
+        if entry.digest == entry.ref:  # recorded without a checksum: nothing to compare
+            shutil.copyfile(path, dest)
+            return
+        shutil.copyfile(path, dest)
+        hexdigest, _ = hash_path(dest)
+        if hex_to_b64(hexdigest) != entry.digest:
+            os.unlink(dest)
+            raise DigestMismatchError(
+                f"entry {entry.path!r}: referenced file {path} changed since it was logged"
+            )

@@ -1,0 +1,1 @@
+"""What users touch: Artifact, Run, Api and their helpers."""

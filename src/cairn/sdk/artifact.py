@@ -1,0 +1,736 @@
+"""The Artifact: a draft you add files to, and, once logged, an immutable version.
+
+A draft keeps its manifest in memory. ``add_file``/``add_dir`` hash each file once (memoised)
+and, under the default ``policy="mutable"``, snapshot its bytes into the object cache on the
+same read, so later edits to the original cannot corrupt the upload. Logging runs the commit
+protocol through the run's backend; the artifact then describes the committed version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from cairn import naming
+from cairn.backend.base import Backend
+from cairn.cache import hash_files
+from cairn.cache.hashing import walk_files
+from cairn.config import Settings
+from cairn.errors import (
+    ArtifactFinalizedError,
+    ArtifactNotLoggedError,
+    CairnError,
+    EntryConflictError,
+    EntryNotFoundError,
+    LocalPathError,
+    NotImplementedFeatureError,
+    PathNotInArtifactError,
+    ValidationError,
+)
+from cairn.manifest import Manifest, ManifestEntry, normalize_entry_path
+from cairn.records import COMMITTED, DELETED, PENDING, VersionRecord, VersionSpec, VersionUpdate
+from cairn.references import handler_for
+from cairn.sdk import context, transfer
+from cairn.sdk.entry import ArtifactManifestEntry
+
+if TYPE_CHECKING:
+    from cairn.sdk.api import ArtifactCollection
+    from cairn.sdk.files import ArtifactFiles
+    from cairn.sdk.run import Run
+
+Policy = Literal["mutable", "immutable"]
+
+
+def _check_policy(policy: object) -> Policy:
+    if policy not in ("mutable", "immutable"):
+        raise ValidationError(f'policy must be "mutable" or "immutable", got {policy!r}')
+    return policy  # type: ignore[return-value]
+
+
+class Artifact:
+    """A versioned folder of files and references (see the W&B ``Artifact`` reference)."""
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
+        use_as: str | None = None,
+    ) -> None:
+        self._name = naming.check_name(name)
+        self._type = naming.check_type(type)
+        self._description = naming.check_description(description)
+        self._metadata: dict[str, Any] = naming.clean_metadata(metadata)
+        self._incremental = bool(incremental)
+        self._use_as = use_as
+        self._manifest: Manifest | None = Manifest()
+        self._dirs: Counter[str] = Counter()
+        self._added_local: dict[str, str] = {}
+        self._staged: set[str] = set()
+        self._tmp_dir: Path | None = None
+        self._final = False
+        self._aliases: list[str] = []
+        self._tags: list[str] = []
+        self._ttl: timedelta | None = None
+        self._record: VersionRecord | None = None
+        self._backend: Backend | None = None
+        self._settings: Settings | None = None
+        self._draft_settings: Settings | None = None
+
+    # -- construction from a logged version -------------------------------------------------
+    @classmethod
+    def _from_record(cls, record: VersionRecord, backend: Backend,
+                     settings: Settings) -> Artifact:
+        art = cls.__new__(cls)
+        Artifact.__init__(art, record.collection, record.type)
+        art._bind(record, backend, settings)
+        return art
+
+    def _bind(self, record: VersionRecord, backend: Backend, settings: Settings) -> None:
+        self._record = record
+        self._backend = backend
+        self._settings = settings
+        self._name = record.collection
+        self._type = record.type
+        self._description = record.description
+        self._metadata = dict(record.metadata)
+        self._aliases = list(record.aliases)
+        self._tags = list(record.tags)
+        self._final = True
+        self._manifest = None  # loaded from the store when first needed
+        self._dirs = Counter()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _ensure_logged(self, operation: str) -> VersionRecord:
+        if self._record is None:
+            raise ArtifactNotLoggedError(operation)
+        return self._record
+
+    def _ensure_draft(self, operation: str) -> Manifest:
+        if self._final:
+            raise ArtifactFinalizedError(operation)
+        assert self._manifest is not None
+        return self._manifest
+
+    def _local_settings(self) -> Settings:
+        if self._settings is not None:
+            return self._settings
+        if self._draft_settings is None:
+            self._draft_settings = context.settings()
+        return self._draft_settings
+
+    def _loaded_manifest(self) -> Manifest:
+        if self._manifest is None:
+            record = self._ensure_logged("manifest")
+            assert self._backend is not None
+            _digest, raw = self._backend.get_manifest(record.id)
+            self._manifest = Manifest.from_bytes(raw)
+        return self._manifest
+
+    # -- identity and attributes --------------------------------------------------------------
+    @property
+    def id(self) -> str | None:
+        return self._record.id if self._record else None
+
+    @property
+    def name(self) -> str:
+        """``collection:vN`` once logged; the bare name on a draft."""
+        if self._record is None:
+            return self._name
+        return f"{self._name}:{self._record.version}"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if self._record is not None:
+            raise ArtifactFinalizedError("set name")
+        self._name = naming.check_name(value)
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def version(self) -> str:
+        return self._ensure_logged("version").version
+
+    @property
+    def source_version(self) -> str:
+        return self.version
+
+    @property
+    def entity(self) -> str:
+        return self._ensure_logged("entity").entity
+
+    @property
+    def project(self) -> str:
+        return self._ensure_logged("project").project
+
+    @property
+    def source_entity(self) -> str:
+        return self.entity
+
+    @property
+    def source_project(self) -> str:
+        return self.project
+
+    @property
+    def source_name(self) -> str:
+        self._ensure_logged("source_name")
+        return self.name
+
+    @property
+    def qualified_name(self) -> str:
+        r = self._ensure_logged("qualified_name")
+        return f"{r.entity}/{r.project}/{r.collection}"
+
+    @property
+    def source_qualified_name(self) -> str:
+        return self.qualified_name
+
+    @property
+    def collection(self) -> ArtifactCollection:
+        r = self._ensure_logged("collection")
+        from cairn.sdk.api import ArtifactCollection
+
+        assert self._backend is not None and self._settings is not None
+        return ArtifactCollection._load(self._backend, self._settings, r.entity, r.project,
+                                        r.collection)
+
+    @property
+    def source_collection(self) -> ArtifactCollection:
+        return self.collection
+
+    @property
+    def commit_hash(self) -> str | None:
+        return self._ensure_logged("commit_hash").commit_hash
+
+    @property
+    def created_at(self) -> datetime:
+        return self._ensure_logged("created_at").created_at
+
+    @property
+    def updated_at(self) -> datetime:
+        return self._ensure_logged("updated_at").updated_at
+
+    @property
+    def state(self) -> str:
+        return self._record.state if self._record is not None else PENDING
+
+    @property
+    def use_as(self) -> str | None:
+        return self._use_as
+
+    @property
+    def incremental(self) -> bool:
+        return self._incremental
+
+    @property
+    def description(self) -> str | None:
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = naming.check_description(value)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """User metadata; mutate it in place or assign a new dict, then ``save()``."""
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = naming.clean_metadata(value)
+
+    @property
+    def aliases(self) -> list[str]:
+        return self._aliases
+
+    @aliases.setter
+    def aliases(self, value: Sequence[str]) -> None:
+        if isinstance(value, str):
+            raise ValidationError("aliases must be a list of strings, not a single string")
+        for a in value:
+            if a != "latest":
+                naming.check_alias(a)
+        self._aliases = list(value)
+
+    @property
+    def tags(self) -> list[str]:
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        self._tags = naming.clean_tags(value)
+
+    @property
+    def ttl(self) -> timedelta | None:
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, value: timedelta | None) -> None:
+        if value is not None:
+            raise NotImplementedFeatureError(
+                "artifact TTL is not enforced yet; only ttl=None (never expire) is accepted")
+        self._ttl = None
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._loaded_manifest()
+
+    @property
+    def digest(self) -> str:
+        if self._record is not None:
+            return self._record.digest
+        return self._loaded_manifest().digest()
+
+    @property
+    def size(self) -> int:
+        if self._record is not None:
+            return self._record.size
+        return self._loaded_manifest().size
+
+    @property
+    def file_count(self) -> int:
+        if self._record is not None:
+            return self._record.file_count
+        return len(self._loaded_manifest())
+
+    def is_draft(self) -> bool:
+        return self._record is None
+
+    def finalize(self) -> None:
+        """Freeze the draft: no more ``add*``/``remove``."""
+        self._final = True
+
+    # -- building a draft ------------------------------------------------------------------------
+    def _dir_conflict(self, manifest: Manifest, path: str) -> str | None:
+        if self._dirs[path] > 0:
+            return f"{path!r} is already a folder in this artifact"
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in manifest:
+                return f"{prefix!r} is already a file in this artifact"
+        return None
+
+    def _add_entries(self, entries: Sequence[ManifestEntry], *, overwrite: bool,
+                     local_paths: dict[str, str] | None = None) -> list[ManifestEntry]:
+        """Add entries all-or-nothing: every check runs before the draft changes."""
+        manifest = self._ensure_draft("add")
+        seen: dict[str, ManifestEntry] = {}
+        for e in entries:
+            if e.path in seen and seen[e.path].digest != e.digest:
+                raise EntryConflictError(f"two different files would both be {e.path!r}")
+            seen[e.path] = e
+            old = manifest.get(e.path)
+            if old is not None:
+                if old.digest != e.digest and not overwrite:
+                    raise EntryConflictError(
+                        f"{e.path!r} is already in this artifact with different content; pass "
+                        "overwrite=True to replace it")
+                continue
+            why = self._dir_conflict(manifest, e.path)
+            if why is not None:
+                raise EntryConflictError(f"cannot add {e.path!r}: {why}")
+        out = []
+        for e in seen.values():
+            if e.path not in manifest:
+                parts = e.path.split("/")
+                for i in range(1, len(parts)):
+                    self._dirs["/".join(parts[:i])] += 1
+            manifest.add(e)
+            out.append(e)
+        if local_paths:
+            self._added_local.update(local_paths)
+        return out
+
+    def _hash_local(self, paths: Sequence[str], *, policy: Policy,
+                    skip_cache: bool | None) -> list[tuple[str, str, int]]:
+        """(digest, local path to upload from, size) for each file, reading each at most once."""
+        settings = self._local_settings()
+        cache = context.cache_for(settings)
+        if policy == "immutable":
+            return [(fd.digest, fd.path, fd.size)
+                    for fd in hash_files(paths, cache.memo, workers=settings.hash_workers)]
+        if not skip_cache:
+            return [(fd.digest, str(fd.cached), fd.size)
+                    for fd in hash_files(paths, cache.memo, cache=cache,
+                                         workers=settings.hash_workers)]
+        # mutable but kept out of the cache: a private staged copy, removed after logging
+        out = []
+        staging = self._staging_dir()
+        for p in paths:
+            with open(p, "rb") as src:
+                dest = staging / uuid.uuid4().hex
+                from cairn.cache.objects import copy_hashing
+
+                h, size = copy_hashing(src, dest)
+            self._staged.add(str(dest))
+            out.append((cache.b64(h), str(dest), size))
+        return out
+
+    def _staging_dir(self) -> Path:
+        if self._tmp_dir is None:
+            base = self._local_settings().cache_dir / "staging"
+            base.mkdir(parents=True, exist_ok=True)
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="draft-", dir=base))
+        return self._tmp_dir
+
+    def add_file(
+        self,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+        is_tmp: bool | None = False,
+        skip_cache: bool | None = False,
+        policy: Policy | None = "mutable",
+        overwrite: bool = False,
+    ) -> ArtifactManifestEntry:
+        """Add one local file, at ``name`` (default: its basename)."""
+        self._ensure_draft("add_file")
+        policy = _check_policy(policy or "mutable")
+        path = os.path.abspath(os.fspath(local_path))
+        if not os.path.isfile(path):
+            raise LocalPathError(f"path is not a file: {local_path}")
+        entry_name = normalize_entry_path(name if name is not None else os.path.basename(path))
+        ((digest, source, size),) = self._hash_local([path], policy=policy, skip_cache=skip_cache)
+        if is_tmp:
+            # A temporary file's name is arbitrary: name it by its content instead.
+            folder, _, base = entry_name.rpartition("/")
+            stem, dot, ext = base.partition(".")
+            from cairn.manifest import b64_to_hex
+
+            base = b64_to_hex(digest)[:20] + (dot + ext if dot else "")
+            entry_name = f"{folder}/{base}" if folder else base
+        entry = ManifestEntry(path=entry_name, digest=digest, size=size, local_path=source)
+        (added,) = self._add_entries([entry], overwrite=overwrite, local_paths={path: entry_name})
+        return ArtifactManifestEntry(added, self)
+
+    def add_dir(
+        self,
+        local_path: str | os.PathLike[str],
+        name: str | None = None,
+        skip_cache: bool | None = False,
+        policy: Policy | None = "mutable",
+    ) -> None:
+        """Add every file under a folder (following links), at ``name/relpath`` or ``relpath``."""
+        self._ensure_draft("add_dir")
+        policy = _check_policy(policy or "mutable")
+        root = os.path.abspath(os.fspath(local_path))
+        if not os.path.isdir(root):
+            raise LocalPathError(f"path is not a directory: {local_path}")
+        prefix = normalize_entry_path(name) if name else None
+        files = walk_files(Path(root))
+        names = [normalize_entry_path(f"{prefix}/{rel}" if prefix else rel) for _, rel in files]
+        hashed = self._hash_local([f for f, _ in files], policy=policy, skip_cache=skip_cache)
+        entries = [
+            ManifestEntry(path=n, digest=d, size=size, local_path=src)
+            for n, (d, src, size) in zip(names, hashed, strict=True)
+        ]
+        self._add_entries(entries, overwrite=False,
+                          local_paths={f: n for (f, _), n in zip(files, names, strict=True)})
+
+    @contextlib.contextmanager
+    def new_file(self, name: str, mode: str = "x",
+                 encoding: str | None = None) -> Iterator[IO[Any]]:
+        """Open a new file; when the ``with`` block ends it is added at ``name``."""
+        manifest = self._ensure_draft("new_file")
+        entry_name = normalize_entry_path(name)
+        if entry_name in manifest:
+            raise EntryConflictError(f"a file named {entry_name!r} is already in this artifact")
+        if not set(mode) <= set("xwbt+") or not ({"x", "w"} & set(mode)):
+            raise ValidationError(f"new_file mode {mode!r}: use a writing mode such as 'x' or 'w'")
+        path = self._staging_dir() / f"new-{uuid.uuid4().hex}"
+        with open(path, mode, encoding=encoding) as f:
+            yield f
+        try:
+            self.add_file(str(path), name=entry_name)
+        finally:
+            path.unlink(missing_ok=True)
+            self._added_local.pop(str(path), None)
+
+    def add_reference(
+        self,
+        uri: ArtifactManifestEntry | str,
+        name: str | os.PathLike[str] | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+    ) -> Sequence[ArtifactManifestEntry]:
+        """Track data that stays where it is (``file://`` for now)."""
+        self._ensure_draft("add_reference")
+        if isinstance(uri, ArtifactManifestEntry):
+            raise NotImplementedFeatureError(
+                "references to entries of other artifacts are not supported yet")
+        if not isinstance(uri, str) or "://" not in uri:
+            raise ValidationError(f"reference {uri!r} must be a URI such as file:///data/x")
+        if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
+            raise ValidationError("max_objects must be a whole number of at least 1")
+        cache = context.cache_for(self._local_settings())
+        entry_name = os.fspath(name) if name is not None else None
+        entries = handler_for(uri, cache.memo).store(uri, entry_name, checksum=checksum,
+                                                      max_objects=max_objects)
+        added = self._add_entries(entries, overwrite=False)
+        return [ArtifactManifestEntry(e, self) for e in added]
+
+    def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        self._ensure_draft("add")
+        raise NotImplementedFeatureError(
+            "storing rich objects (Table, Image, ...) with add() is not supported yet")
+
+    def __setitem__(self, name: str, item: Any) -> ArtifactManifestEntry:
+        return self.add(item, name)
+
+    def get(self, name: str) -> Any:
+        self._ensure_logged("get")
+        raise NotImplementedFeatureError(
+            "reading rich objects (Table, Image, ...) with get() is not supported yet")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def remove(self, item: str | os.PathLike[str] | ArtifactManifestEntry) -> None:
+        """Remove a file, or every file under a folder, from the draft."""
+        manifest = self._ensure_draft("remove")
+        raw = item.path if isinstance(item, ArtifactManifestEntry) else os.fspath(item)
+        path = normalize_entry_path(raw)
+        doomed = manifest.paths_under(path)
+        if not doomed:
+            raise PathNotInArtifactError(f"no file or folder {path!r} in this artifact")
+        for p in doomed:
+            manifest.remove(p)
+            parts = p.split("/")
+            for i in range(1, len(parts)):
+                self._dirs["/".join(parts[:i])] -= 1
+        gone = set(doomed)
+        self._added_local = {k: v for k, v in self._added_local.items() if v not in gone}
+
+    def get_entry(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
+        """The entry at ``name``; KeyError (EntryNotFoundError) if there is none."""
+        path = normalize_entry_path(name)
+        if self._manifest is None and self._record is not None:
+            assert self._backend is not None
+            rows, _ = self._backend.list_files(self._record.id, names=[path], after=None, limit=1)
+            if rows:
+                row = rows[0]
+                return ArtifactManifestEntry(ManifestEntry.from_json(row["path"], row), self)
+        else:
+            entry = self._loaded_manifest().get(path)
+            if entry is not None:
+                return ArtifactManifestEntry(entry, self)
+        raise EntryNotFoundError(f"no entry {path!r} in artifact {self.name}")
+
+    def get_path(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
+        """Deprecated: use :meth:`get_entry`."""
+        warnings.warn("Artifact.get_path is deprecated; use get_entry", DeprecationWarning,
+                      stacklevel=2)
+        return self.get_entry(name)
+
+    def get_added_local_path_name(self, local_path: str | os.PathLike[str]) -> str | None:
+        """The artifact path a local file was added under, if it was."""
+        return self._added_local.get(os.path.abspath(os.fspath(local_path)))
+
+    # -- logging ---------------------------------------------------------------------------------
+    def _log(self, run: Run, aliases: Sequence[str] | None, tags: Sequence[str] | None) -> None:
+        """Commit this draft as a version in the run's project (see DESIGN.md)."""
+        manifest = self._ensure_draft("log_artifact")
+        all_aliases = naming.clean_aliases([*self._aliases, *(aliases or [])])
+        all_tags = naming.clean_tags([*self._tags, *(tags or [])])
+        metadata = naming.clean_metadata(self._metadata)
+        backend, settings = run._backend, run._settings
+        cache = context.cache_for(settings)
+        self._final = True
+        try:
+            version_id = backend.begin_version(VersionSpec(
+                entity=run.entity, project=run.project, collection=self._name, type=self._type,
+                description=self._description, metadata=metadata, run_id=run.id,
+                incremental=self._incremental))
+            try:
+                transfer.upload_missing(manifest, backend, cache, self._staged)
+                record = backend.commit_version(version_id, manifest, aliases=all_aliases,
+                                                tags=all_tags)
+            except BaseException:
+                with contextlib.suppress(CairnError):
+                    backend.abort_version(version_id)
+                raise
+        except BaseException:
+            self._final = False  # nothing was committed: the draft can be fixed and logged again
+            raise
+        self._bind(record, backend, settings)
+        self._cleanup_staging()
+
+    def _cleanup_staging(self) -> None:
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            self._tmp_dir = None
+        self._staged.clear()
+
+    def wait(self, timeout: int | None = None) -> Artifact:
+        """Block until logging has finished (logging is synchronous for now)."""
+        return self
+
+    def save(self, project: str | None = None, settings: Any = None) -> None:
+        """Log a draft (in the current run, or an automatic run), or persist edits of a version."""
+        if self._record is None:
+            from cairn.sdk import run as run_mod
+
+            current = run_mod.current_run()
+            if current is not None:
+                current.log_artifact(self)
+                return
+            with run_mod.init(project=project, job_type="auto") as auto:
+                auto.log_artifact(self)
+            return
+        assert self._backend is not None
+        record = self._backend.update_version(self._record.id, VersionUpdate(
+            description=self._description, clear_description=self._description is None,
+            metadata=naming.clean_metadata(self._metadata),
+            aliases=tuple(naming.clean_aliases(self._aliases)),
+            tags=tuple(naming.clean_tags(self._tags))))
+        assert self._settings is not None
+        manifest = self._manifest
+        self._bind(record, self._backend, self._settings)
+        self._manifest = manifest
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Delete this version; refused while custom aliases point at it."""
+        record = self._ensure_logged("delete")
+        assert self._backend is not None
+        self._backend.delete_version(record.id, delete_aliases=delete_aliases)
+        from dataclasses import replace
+
+        self._record = replace(record, state=DELETED, aliases=())
+        self._aliases = []
+
+    def new_draft(self) -> Artifact:
+        """A draft with this version's files, description and metadata, for the next version."""
+        self._ensure_logged("new_draft")
+        draft = Artifact(self._name, self._type, description=self._description,
+                         metadata=dict(self._metadata))
+        draft._add_entries(list(self._loaded_manifest()), overwrite=False)
+        return draft
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> None:
+        self._ensure_logged("link")
+        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+
+    def unlink(self) -> None:
+        self._ensure_logged("unlink")
+        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+
+    def logged_by(self) -> Run | None:
+        record = self._ensure_logged("logged_by")
+        assert self._backend is not None and self._settings is not None
+        from cairn.sdk.run import Run
+
+        producer = self._backend.version_producer(record.id)
+        return Run._from_record(producer, self._backend, self._settings) if producer else None
+
+    def used_by(self) -> list[Run]:
+        record = self._ensure_logged("used_by")
+        assert self._backend is not None and self._settings is not None
+        from cairn.sdk.run import Run
+
+        return [Run._from_record(r, self._backend, self._settings)
+                for r in self._backend.version_consumers(record.id)]
+
+    def json_encode(self) -> dict[str, Any]:
+        record = self._ensure_logged("json_encode")
+        return {"_type": "artifactVersion", "_version": "v0", "id": record.id,
+                "version": record.version, "sequenceName": record.collection,
+                "usedAs": self._use_as}
+
+    # -- reading files ---------------------------------------------------------------------------
+    def _default_root(self) -> Path:
+        settings = self._settings or self._local_settings()
+        name = self.name.replace(":", "-") if os.name == "nt" else self.name
+        return settings.artifact_dir / name
+
+    def _download_entries(self, paths: Sequence[str], *, root: str | os.PathLike[str] | None,
+                          skip_cache: bool | None,
+                          allow_missing_references: bool = False) -> dict[str, str]:
+        self._ensure_logged("download")
+        assert self._backend is not None and self._settings is not None
+        target = Path(root) if root is not None else self._default_root()
+        return transfer.download(
+            self._loaded_manifest(), paths, target, backend=self._backend,
+            cache=context.cache_for(self._settings), settings=self._settings,
+            skip_cache=bool(skip_cache), allow_missing_references=allow_missing_references)
+
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        allow_missing_references: bool = False,
+        skip_cache: bool | None = None,
+        path_prefix: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """Download the files (under ``path_prefix``, if given) into ``root``; returns root."""
+        self._ensure_logged("download")
+        target = Path(root) if root is not None else self._default_root()
+        manifest = self._loaded_manifest()
+        prefix = os.fspath(path_prefix) if path_prefix is not None else ""
+        paths = [p for p in manifest.entries if p.startswith(prefix)]
+        self._download_entries(paths, root=target, skip_cache=skip_cache,
+                               allow_missing_references=allow_missing_references)
+        return str(target)
+
+    def checkout(self, root: str | None = None) -> str:
+        """Make ``root`` hold exactly this artifact's files (others are deleted)."""
+        self._ensure_logged("checkout")
+        target = Path(root) if root is not None else self._default_root()
+        self.download(root=target)
+        transfer.remove_extra(self._loaded_manifest(), target)
+        return str(target)
+
+    def verify(self, root: str | None = None) -> None:
+        """Raise ValueError naming every file under ``root`` that differs from the manifest."""
+        self._ensure_logged("verify")
+        assert self._settings is not None
+        target = Path(root) if root is not None else self._default_root()
+        transfer.verify(self._loaded_manifest(), target, context.cache_for(self._settings),
+                        self._settings.hash_workers)
+
+    def file(self, root: str | None = None) -> str:
+        """Download a single-file artifact; returns the file's path."""
+        record = self._ensure_logged("file")
+        if record.file_count != 1:
+            raise ValidationError(
+                f"file() needs an artifact with exactly one file; {self.name} has "
+                f"{record.file_count}")
+        (path,) = self._loaded_manifest().entries
+        return self._download_entries([path], root=root, skip_cache=None)[path]
+
+    def files(self, names: list[str] | None = None, per_page: int = 50) -> ArtifactFiles:
+        """Iterate over the version's files, fetched a page at a time."""
+        self._ensure_logged("files")
+        from cairn.sdk.files import ArtifactFiles
+
+        return ArtifactFiles(self, names=names, per_page=per_page)
+
+    # -- representation ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        if self._record is None:
+            return f"<Artifact {self._name} (draft, type={self._type})>"
+        return f"<Artifact {self.qualified_name}:{self._record.version} (type={self._type})>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Artifact):
+            return NotImplemented
+        if self._record is not None and other._record is not None:
+            return self._record.id == other._record.id
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash(self._record.id) if self._record is not None else id(self)
+
+
+__all__ = ["COMMITTED", "Artifact"]

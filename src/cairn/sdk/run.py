@@ -1,0 +1,270 @@
+"""Runs: the unit of lineage. A run logs (produces) and uses (consumes) artifact versions.
+
+``cairn.init()`` starts a run and makes it the current one (``cairn.run``); leaving its ``with``
+block, or ``finish()``, ends it. Runs fetched through the Api or ``logged_by()``/``used_by()``
+are the same class, read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cairn import naming
+from cairn.backend.base import Backend
+from cairn.config import Settings
+from cairn.errors import NotImplementedFeatureError, ValidationError
+from cairn.records import RunRecord
+from cairn.sdk import context
+from cairn.sdk.artifact import Artifact
+
+_current: Run | None = None
+_lock = threading.Lock()
+
+
+def current_run() -> Run | None:
+    return _current
+
+
+class Run:
+    """A run in a project: ``log_artifact`` records outputs, ``use_artifact`` inputs."""
+
+    def __init__(self, record: RunRecord, backend: Backend, settings: Settings, *,
+                 active: bool) -> None:
+        self._record = record
+        self._backend = backend
+        self._settings = settings
+        self._active = active
+        self.config: dict[str, Any] = dict(record.config)
+
+    @classmethod
+    def _from_record(cls, record: RunRecord, backend: Backend, settings: Settings) -> Run:
+        return cls(record, backend, settings, active=False)
+
+    # -- attributes --------------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def entity(self) -> str:
+        return self._record.entity
+
+    @property
+    def project(self) -> str:
+        return self._record.project
+
+    @property
+    def job_type(self) -> str | None:
+        return self._record.job_type
+
+    @property
+    def group(self) -> str | None:
+        return self._record.group
+
+    @property
+    def path(self) -> str:
+        return self._record.path
+
+    @property
+    def state(self) -> str:
+        return self._record.state
+
+    @property
+    def created_at(self) -> datetime:
+        return self._record.created_at
+
+    def _ensure_active(self, operation: str) -> None:
+        if not self._active:
+            raise ValidationError(f"cannot {operation}: run {self.path} is finished")
+
+    # -- artifacts ---------------------------------------------------------------------------------
+    def log_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Artifact:
+        """Log an artifact (or a file, folder or URI) as an output of this run."""
+        self._ensure_active("log_artifact")
+        artifact = self._as_artifact(artifact_or_path, name, type)
+        artifact._log(self, aliases, tags)
+        return artifact
+
+    def _as_artifact(self, obj: Artifact | str | os.PathLike[str], name: str | None,
+                     type: str | None) -> Artifact:
+        if isinstance(obj, Artifact):
+            return obj
+        if not isinstance(obj, (str, os.PathLike)):
+            raise ValidationError(f"log_artifact takes an Artifact or a path, got {obj!r}")
+        raw = os.fspath(obj)
+        if "://" in raw:
+            art = Artifact(name or f"run-{self.id}-{Path(raw.rstrip('/')).name}",
+                           type or "unspecified")
+            art.add_reference(raw)
+            return art
+        base = Path(raw).name or "artifact"
+        art = Artifact(name or f"run-{self.id}-{base}", type or "unspecified")
+        if os.path.isdir(raw):
+            art.add_dir(raw)
+        else:
+            art.add_file(raw)
+        return art
+
+    def use_artifact(
+        self,
+        artifact_or_name: Artifact | str,
+        type: str | None = None,
+        aliases: Sequence[str] | None = None,
+        use_as: str | None = None,
+    ) -> Artifact:
+        """Record an artifact as an input of this run, and return it (logged)."""
+        self._ensure_active("use_artifact")
+        if isinstance(artifact_or_name, Artifact):
+            art = artifact_or_name
+            if art.is_draft():
+                # An unlogged draft is logged first; same content → the same version.
+                art._log(self, aliases, None)
+        elif isinstance(artifact_or_name, str):
+            from cairn.sdk.api import resolve_path
+
+            art = resolve_path(self._backend, self._settings, artifact_or_name,
+                               default_entity=self.entity, default_project=self.project)
+        else:
+            raise ValidationError(f"use_artifact takes an Artifact or a name, got "
+                                  f"{artifact_or_name!r}")
+        if type is not None and art.type != type:
+            raise ValidationError(
+                f"artifact {art.qualified_name} has type {art.type!r}, not {type!r}")
+        if use_as is not None:
+            art._use_as = use_as
+        assert art.id is not None
+        self._backend.use_version(self.entity, self.project, self.id, art.id, use_as)
+        return art
+
+    def upsert_artifact(self, artifact: Artifact, distributed_id: str | None = None,
+                        aliases: Sequence[str] | None = None) -> Artifact:
+        raise NotImplementedFeatureError(
+            "upsert_artifact (several runs writing one version) is not supported yet")
+
+    def finish_artifact(self, artifact: Artifact, distributed_id: str | None = None,
+                        aliases: Sequence[str] | None = None) -> Artifact:
+        raise NotImplementedFeatureError(
+            "finish_artifact (several runs writing one version) is not supported yet")
+
+    def link_artifact(self, artifact: Artifact, target_path: str,
+                      aliases: list[str] | None = None) -> None:
+        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+
+    def logged_artifacts(self) -> list[Artifact]:
+        return [Artifact._from_record(r, self._backend, self._settings) for r in
+                self._backend.run_versions(self.entity, self.project, self.id, used=False)]
+
+    def used_artifacts(self) -> list[Artifact]:
+        return [Artifact._from_record(r, self._backend, self._settings) for r in
+                self._backend.run_versions(self.entity, self.project, self.id, used=True)]
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def finish(self, exit_code: int | None = None) -> None:
+        """End the run (``exit_code`` other than 0 marks it failed)."""
+        global _current
+        if not self._active:
+            return
+        state = "finished" if not exit_code else "failed"
+        self._backend.finish_run(self.entity, self.project, self.id, state)
+        self._active = False
+        with _lock:
+            if _current is self:
+                _current = None
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.finish(exit_code=1 if exc_type is not None else 0)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} ({self.name}, {'running' if self._active else self.state})>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    name: str | None = None,
+    job_type: str | None = None,
+    group: str | None = None,
+    config: dict[str, Any] | None = None,
+    id: str | None = None,
+    reinit: bool | None = None,
+    settings: Settings | None = None,
+) -> Run:
+    """Start a run and make it the current one.
+
+    ``project`` defaults to ``CAIRN_PROJECT`` or ``uncategorized``; ``entity`` to
+    ``CAIRN_ENTITY`` or the store's default (your user). A run already current is finished
+    first, as with W&B's ``reinit``.
+    """
+    global _current
+    resolved = settings if isinstance(settings, Settings) else context.settings()
+    backend = context.backend_for(resolved)
+    entity = entity or resolved.entity or backend.default_entity()
+    project = project or resolved.project or naming.DEFAULT_PROJECT
+    naming.check_name(entity, "entity name")
+    naming.check_name(project, "project name")
+    if config is not None and not isinstance(config, dict):
+        config = dict(vars(config)) if hasattr(config, "__dict__") else dict(config)
+    record = backend.create_run(entity, project, run_id=id, name=name, job_type=job_type,
+                                group=group, config=config)
+    run = Run(record, backend, resolved, active=True)
+    with _lock:
+        previous = _current
+    if previous is not None:
+        previous.finish()
+    with _lock:
+        _current = run
+    return run
+
+
+def finish(exit_code: int | None = None) -> None:
+    """Finish the current run, if any."""
+    if _current is not None:
+        _current.finish(exit_code)
+
+
+def _require_run(operation: str) -> Run:
+    if _current is None:
+        raise ValidationError(f"cairn.{operation}() needs a run: call cairn.init() first")
+    return _current
+
+
+def log_artifact(artifact_or_path: Artifact | str | os.PathLike[str], name: str | None = None,
+                 type: str | None = None, aliases: Sequence[str] | None = None,
+                 tags: Sequence[str] | None = None) -> Artifact:
+    """``log_artifact`` on the current run."""
+    return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type,
+                                                     aliases=aliases, tags=tags)
+
+
+def use_artifact(artifact_or_name: Artifact | str, type: str | None = None,
+                 aliases: Sequence[str] | None = None, use_as: str | None = None) -> Artifact:
+    """``use_artifact`` on the current run."""
+    return _require_run("use_artifact").use_artifact(artifact_or_name, type=type,
+                                                     aliases=aliases, use_as=use_as)

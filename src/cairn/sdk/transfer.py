@@ -1,0 +1,216 @@
+"""Moving an artifact's bytes: upload on log, download and materialise, verify.
+
+Upload sends only the blobs the backend lacks (one ``missing_blobs`` question for the whole
+manifest). Download fills the object cache with the blobs it lacks (each verified before it is
+admitted), then materialises every file from the cache into the target folder by hard link or
+copy, through a temporary name and a rename. Files already in place with the right content are
+left untouched; files that are not part of the artifact are never removed (``checkout`` does
+that).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cairn.backend.base import Backend, BlobDownload, BlobUpload
+from cairn.cache import ObjectCache, hash_files
+from cairn.cache.hashing import walk_files
+from cairn.cache.objects import unique_tmp
+from cairn.config import Settings
+from cairn.errors import (
+    BlobNotFoundError,
+    CairnError,
+    VerificationError,
+)
+from cairn.manifest import Manifest, ManifestEntry
+from cairn.manifest.digest import stored_blob
+from cairn.references import handler_for
+
+
+def upload_missing(manifest: Manifest, backend: Backend, cache: ObjectCache,
+                   staged: set[str]) -> int:
+    """Upload the blobs of ``manifest`` the backend lacks; returns how many were sent."""
+    sources: dict[str, ManifestEntry] = {}
+    for e in manifest:
+        if e.ref is None:
+            h = stored_blob(e.digest, dict(e.extra))
+            if h not in sources or (sources[h].local_path is None and e.local_path is not None):
+                sources[h] = e
+    missing = backend.missing_blobs(list(sources))
+    uploads: list[BlobUpload] = []
+    for h in missing:
+        e = sources[h]
+        if e.local_path is None:
+            raise BlobNotFoundError(
+                f"entry {e.path!r}: the store lacks its bytes (blob {h}) and this artifact has "
+                "no local copy to upload"
+            )
+        trusted = e.local_path in staged or e.local_path == str(cache.path_for(h))
+        uploads.append(BlobUpload(digest=h, path=e.local_path, size=e.size or 0, trusted=trusted))
+    if uploads:
+        if any(u.trusted and u.path == str(cache.path_for(u.digest)) for u in uploads):
+            # Cache objects can be written through a hard-linked download: re-check them first.
+            bad = {u.digest for u in uploads if u.trusted and u.path == str(cache.path_for(
+                u.digest))} - cache.valid(u.digest for u in uploads if u.trusted)
+            if bad:
+                raise BlobNotFoundError(
+                    f"{len(bad)} cached file(s) changed after they were added; add them again")
+        backend.upload_blobs(uploads)
+    return len(uploads)
+
+
+def _existing_ok(dests: dict[str, str], cache: ObjectCache, workers: int) -> set[str]:
+    """Which destination paths already hold the right bytes (memo first, then hashing)."""
+    present = [p for p in dests if os.path.isfile(p)]
+    if not present:
+        return set()
+    ok = set()
+    for fd in hash_files(present, cache.memo, workers=workers):
+        if fd.hexdigest == dests[fd.path]:
+            ok.add(fd.path)
+    return ok
+
+
+def fill_cache(hexes: Iterable[str], sizes: dict[str, int | None], backend: Backend,
+               cache: ObjectCache, workers: int) -> None:
+    """Make sure every blob is in the cache, fetching and verifying the absent ones."""
+    wanted = set(hexes)
+    absent = sorted(wanted - cache.valid(wanted))
+    if not absent:
+        return
+    plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
+    try:
+        backend.fetch_blobs(plan)
+
+        def admit(b: BlobDownload) -> None:
+            cache.admit(Path(b.dest), b.digest)
+
+        _parallel(admit, plan, workers)
+    finally:
+        for b in plan:
+            Path(b.dest).unlink(missing_ok=True)
+
+
+def _parallel(fn, items: Sequence, workers: int) -> list:  # type: ignore[no-untyped-def,type-arg]
+    if len(items) <= 2:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def download(
+    manifest: Manifest,
+    paths: Sequence[str],
+    root: Path,
+    *,
+    backend: Backend,
+    cache: ObjectCache,
+    settings: Settings,
+    skip_cache: bool = False,
+    allow_missing_references: bool = False,
+) -> dict[str, str]:
+    """Materialise ``paths`` of ``manifest`` under ``root``; returns path → local file."""
+    root = root.absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    workers = settings.hash_workers
+    entries = [manifest.entries[p] for p in paths]
+    stored = [e for e in entries if e.ref is None]
+    refs = [e for e in entries if e.ref is not None]
+    out: dict[str, str] = {}
+
+    dests = {str(root / e.path): stored_blob(e.digest, dict(e.extra)) for e in stored}
+    done = _existing_ok(dests, cache, workers)
+    todo = [e for e in stored if str(root / e.path) not in done]
+    for parent in {(root / e.path).parent for e in todo}:
+        parent.mkdir(parents=True, exist_ok=True)
+
+    if skip_cache:
+        plan = [BlobDownload(digest=dests[str(root / e.path)],
+                             dest=str(unique_tmp((root / e.path).parent)), size=e.size)
+                for e in todo]
+        try:
+            backend.fetch_blobs(plan)
+            for e, b in zip(todo, plan, strict=True):
+                _verify_and_place(Path(b.dest), b.digest, root / e.path)
+        finally:
+            for b in plan:
+                Path(b.dest).unlink(missing_ok=True)
+    else:
+        sizes = {dests[str(root / e.path)]: e.size for e in todo}
+        fill_cache(sizes.keys(), sizes, backend, cache, workers)
+        link = settings.link_mode == "hardlink"
+
+        def place(e: ManifestEntry) -> None:
+            cache.materialize(dests[str(root / e.path)], root / e.path, link=link)
+
+        _parallel(place, todo, workers)
+    cache.memo.remember(
+        (str(root / e.path), os.stat(root / e.path), dests[str(root / e.path)]) for e in todo
+    )
+    for e in stored:
+        out[e.path] = str(root / e.path)
+
+    for e in refs:
+        dest = root / e.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = unique_tmp(dest.parent)
+        try:
+            handler_for(e.ref or "", cache.memo).load(e, str(tmp))
+            os.replace(tmp, dest)
+            out[e.path] = str(dest)
+        except CairnError:
+            if not allow_missing_references:
+                raise
+        finally:
+            tmp.unlink(missing_ok=True)
+    return out
+
+
+def _verify_and_place(tmp: Path, hexdigest: str, dest: Path) -> None:
+    from cairn.cache.objects import hash_path
+    from cairn.errors import DigestMismatchError
+
+    actual, _ = hash_path(tmp)
+    if actual != hexdigest:
+        raise DigestMismatchError(f"downloaded bytes for {dest.name} hash to {actual}, "
+                                  f"expected {hexdigest}")
+    os.replace(tmp, dest)
+
+
+def verify(manifest: Manifest, root: Path, cache: ObjectCache, workers: int) -> None:
+    """Raise VerificationError naming every file under ``root`` that differs from the manifest."""
+    if not root.is_dir():
+        raise VerificationError(f"{root} is not a directory; download the artifact first")
+    files = dict((rel, full) for full, rel in walk_files(root))
+    problems: list[str] = []
+    expected = {e.path: e for e in manifest if e.ref is None}
+    refs = {e.path for e in manifest if e.ref is not None}
+    for rel in sorted(set(files) - set(expected) - refs):
+        problems.append(f"unexpected file {rel!r}")
+    present = [p for p in expected if p in files]
+    digests = hash_files([files[p] for p in present], cache.memo, workers=workers)
+    for p, fd in zip(present, digests, strict=True):
+        if fd.digest != expected[p].digest:
+            problems.append(f"modified {p!r}: digest {fd.digest} != {expected[p].digest}")
+    for p in sorted(set(expected) - set(files)):
+        problems.append(f"missing {p!r}")
+    if problems:
+        raise VerificationError(
+            f"{root} does not match the artifact ({len(problems)} problem(s)):\n  "
+            + "\n  ".join(problems),
+            details={"problems": problems},
+        )
+
+
+def remove_extra(manifest: Manifest, root: Path) -> None:
+    """Delete files under ``root`` that are not in the manifest, and emptied folders."""
+    keep = set(manifest.entries)
+    for full, rel in walk_files(root):
+        if rel not in keep:
+            os.unlink(full)
+    for dirpath, _dirs, _files in sorted(os.walk(root), key=lambda t: -len(t[0])):
+        if Path(dirpath) != root and not os.listdir(dirpath):
+            os.rmdir(dirpath)
