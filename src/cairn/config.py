@@ -76,9 +76,7 @@ class Settings:
     transfer_workers: int = 16
 
     @classmethod
-    def resolve(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from arguments, then ``CAIRN_*`` variables, then the config file."""
         env = dict(os.environ if env is None else env)
         file_values = read_config_file(default_config_path(env))

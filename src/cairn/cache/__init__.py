@@ -1,6 +1,6 @@
 """The client's content-addressed cache and checksum memo.
 
-``CAIRN_CACHE_DIR`` holds::
+The cache folder (``CAIRN_CACHE_DIR``) holds::
 
     objects/md5/ab/cdef…   read-only blobs, named by hex MD5 (same layout as every store)
     tmp/                   process-unique temporary files, renamed into objects/ once verified

@@ -84,8 +84,11 @@ def hash_files(
         st = stats[fd.path]
         after = os.stat(fd.path)
         # Memoise only if the file did not change while it was read.
-        if (after.st_mtime_ns, after.st_size, after.st_ino) == (st.st_mtime_ns, st.st_size,
-                                                                 st.st_ino) and st.st_size == fd.size:
+        if (after.st_mtime_ns, after.st_size, after.st_ino) == (
+            st.st_mtime_ns,
+            st.st_size,
+            st.st_ino,
+        ) and st.st_size == fd.size:
             remember.append((fd.path, st, fd.hexdigest))
     memo.remember(remember, read_started_ns=started)
     return [results[p] for p in paths]

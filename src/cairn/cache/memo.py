@@ -22,8 +22,9 @@ class ChecksumMemo:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), timeout=60, check_same_thread=False,
-                                     isolation_level=None)
+        self._conn = sqlite3.connect(
+            str(path), timeout=60, check_same_thread=False, isolation_level=None
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
@@ -49,8 +50,12 @@ class ChecksumMemo:
                         out[path] = digest
         return out
 
-    def remember(self, items: Iterable[tuple[str, os.stat_result, str]], *,
-                 read_started_ns: int | None = None) -> None:
+    def remember(
+        self,
+        items: Iterable[tuple[str, os.stat_result, str]],
+        *,
+        read_started_ns: int | None = None,
+    ) -> None:
         """Memoise digests; ``read_started_ns`` enables the racy-timestamp guard."""
         rows = []
         for path, st, digest in items:

@@ -158,12 +158,17 @@ class Service:
             proj = self._project(s, entity, project, create=True)
             self._check(s, proj, "write", f"project {entity}/{project}")
             rid = run_id or new_run_id()
-            run = s.scalar(
-                select(m.Run).where(m.Run.project_id == proj.id, m.Run.public_id == rid)
-            )
+            run = s.scalar(select(m.Run).where(m.Run.project_id == proj.id, m.Run.public_id == rid))
             if run is None:
-                run = m.Run(public_id=rid, project_id=proj.id, name=name or rid,
-                            job_type=job_type, group=group, config=config, state="running")
+                run = m.Run(
+                    public_id=rid,
+                    project_id=proj.id,
+                    name=name or rid,
+                    job_type=job_type,
+                    group=group,
+                    config=config,
+                    state="running",
+                )
                 s.add(run)
                 s.flush()
             return self._run_record(s, run)
@@ -195,21 +200,29 @@ class Service:
         proj = s.get_one(m.Project, run.project_id)
         ent = s.get_one(m.Entity, proj.entity_id)
         return RunRecord(
-            id=run.public_id, entity=ent.name, project=proj.name, name=run.name,
-            job_type=run.job_type, group=run.group, config=dict(run.config or {}),
-            state=run.state, created_at=m.as_utc(run.created_at),
+            id=run.public_id,
+            entity=ent.name,
+            project=proj.name,
+            name=run.name,
+            job_type=run.job_type,
+            group=run.group,
+            config=dict(run.config or {}),
+            state=run.state,
+            created_at=m.as_utc(run.created_at),
             finished_at=m.as_utc(run.finished_at) if run.finished_at else None,
         )
 
-    def use_version(self, entity: str, project: str, run_id: str, version_id: str,
-                    use_as: str | None = None) -> None:
+    def use_version(
+        self, entity: str, project: str, run_id: str, version_id: str, use_as: str | None = None
+    ) -> None:
         """Record that a run consumed a version (lineage); idempotent."""
         with self.db.write() as s:
             run = self._run(s, entity, project, run_id, "write")
             ver = self._visible_version(s, version_id)
             exists = s.scalar(
-                select(func.count()).select_from(m.RunInput).where(
-                    m.RunInput.run_id == run.id, m.RunInput.version_id == ver.id)
+                select(func.count())
+                .select_from(m.RunInput)
+                .where(m.RunInput.run_id == run.id, m.RunInput.version_id == ver.id)
             )
             if not exists:
                 s.add(m.RunInput(run_id=run.id, version_id=ver.id, use_as=use_as))
@@ -225,19 +238,25 @@ class Service:
         with self.db.read() as s:
             ver = self._visible_version(s, version_id)
             runs = s.scalars(
-                select(m.Run).join(m.RunInput, m.RunInput.run_id == m.Run.id)
-                .where(m.RunInput.version_id == ver.id).order_by(m.RunInput.created_at, m.Run.id)
+                select(m.Run)
+                .join(m.RunInput, m.RunInput.run_id == m.Run.id)
+                .where(m.RunInput.version_id == ver.id)
+                .order_by(m.RunInput.created_at, m.Run.id)
             ).all()
             return [self._run_record(s, r) for r in runs]
 
-    def run_versions(self, entity: str, project: str, run_id: str, *, used: bool) -> list[
-            VersionRecord]:
+    def run_versions(
+        self, entity: str, project: str, run_id: str, *, used: bool
+    ) -> list[VersionRecord]:
         """Versions a run logged (``used=False``) or used (``used=True``)."""
         with self.db.read() as s:
             run = self._run(s, entity, project, run_id, "read")
             if used:
-                q = select(m.Version).join(m.RunInput, m.RunInput.version_id == m.Version.id).where(
-                    m.RunInput.run_id == run.id)
+                q = (
+                    select(m.Version)
+                    .join(m.RunInput, m.RunInput.version_id == m.Version.id)
+                    .where(m.RunInput.run_id == run.id)
+                )
             else:
                 q = select(m.Version).where(m.Version.run_id == run.id)
             q = q.where(m.Version.state == COMMITTED).order_by(m.Version.id)
@@ -252,7 +271,9 @@ class Service:
     # -- collections ---------------------------------------------------------------------------
     def _collection(self, s: Session, proj: m.Project, name: str) -> m.Collection | None:
         return s.scalar(
-            select(m.Collection).where(m.Collection.project_id == proj.id, m.Collection.name == name)
+            select(m.Collection).where(
+                m.Collection.project_id == proj.id, m.Collection.name == name
+            )
         )
 
     # -- the commit protocol -------------------------------------------------------------------
@@ -280,15 +301,21 @@ class Service:
                 )
             run_pk = None
             if spec.run_id is not None:
-                run = s.scalar(select(m.Run).where(
-                    m.Run.project_id == proj.id, m.Run.public_id == spec.run_id))
+                run = s.scalar(
+                    select(m.Run).where(m.Run.project_id == proj.id, m.Run.public_id == spec.run_id)
+                )
                 if run is None:
                     raise RunNotFoundError(f"run {spec.run_id} not found in this project")
                 run_pk = run.id
             ver = m.Version(
-                public_id=new_version_id(), collection_id=coll.id, state=PENDING,
-                description=description, metadata_=metadata, run_id=run_pk,
-                incremental=spec.incremental, distributed_id=spec.distributed_id,
+                public_id=new_version_id(),
+                collection_id=coll.id,
+                state=PENDING,
+                description=description,
+                metadata_=metadata,
+                run_id=run_pk,
+                incremental=spec.incremental,
+                distributed_id=spec.distributed_id,
             )
             s.add(ver)
             s.flush()
@@ -376,11 +403,15 @@ class Service:
                 s.delete(ver)
                 s.flush()
                 return replace(self._version_record(s, latest), deduplicated=True)
-            index = s.execute(
-                update(m.Collection).where(m.Collection.id == coll.id)
-                .values(next_index=m.Collection.next_index + 1, updated_at=now)
-                .returning(m.Collection.next_index)
-            ).scalar_one() - 1
+            index = (
+                s.execute(
+                    update(m.Collection)
+                    .where(m.Collection.id == coll.id)
+                    .values(next_index=m.Collection.next_index + 1, updated_at=now)
+                    .returning(m.Collection.next_index)
+                ).scalar_one()
+                - 1
+            )
             ver.index = index
             ver.state = COMMITTED
             ver.digest = digest
@@ -391,10 +422,16 @@ class Service:
             ver.updated_at = now
             s.flush()
             rows = [
-                {"version_id": ver.id, "path": e.path, "digest": e.digest, "size": e.size,
-                 "ref": e.ref, "birth_artifact_id": e.birth_artifact_id,
-                 "extra": dict(e.extra) if e.extra else None,
-                 "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra))}
+                {
+                    "version_id": ver.id,
+                    "path": e.path,
+                    "digest": e.digest,
+                    "size": e.size,
+                    "ref": e.ref,
+                    "birth_artifact_id": e.birth_artifact_id,
+                    "extra": dict(e.extra) if e.extra else None,
+                    "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra)),
+                }
                 for e in final
             ]
             for chunk in _chunks(rows):
@@ -414,8 +451,7 @@ class Service:
         return ver
 
     @staticmethod
-    def _finalise_manifest(manifest: Manifest, version_id: str,
-                           base: Manifest | None) -> Manifest:
+    def _finalise_manifest(manifest: Manifest, version_id: str, base: Manifest | None) -> Manifest:
         """Merge an incremental patch onto its base, and stamp each stored entry's birth."""
         merged = base.copy() if base is not None else Manifest()
         for e in manifest:
@@ -430,16 +466,22 @@ class Service:
         return out
 
     def _check_blobs_present(self, manifest: Manifest, s: Session | None = None) -> None:
-        need = list(dict.fromkeys(
-            stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None))
+        need = list(
+            dict.fromkeys(stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None)
+        )
         if s is None:
             missing = self.missing_blobs(need)
         else:
             present: set[str] = set()
             for chunk in _chunks(need):
                 # FOR SHARE on PostgreSQL: the blobs cannot be removed under this commit.
-                present.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))
-                                         .with_for_update(read=True)))
+                present.update(
+                    s.scalars(
+                        select(m.Blob.digest)
+                        .where(m.Blob.digest.in_(chunk))
+                        .with_for_update(read=True)
+                    )
+                )
             missing = [d for d in need if d not in present]
         if missing:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
@@ -451,17 +493,22 @@ class Service:
 
     def _latest(self, s: Session, collection_id: int) -> m.Version | None:
         return s.scalar(
-            select(m.Version).where(m.Version.collection_id == collection_id,
-                                    m.Version.state == COMMITTED)
-            .order_by(m.Version.index.desc()).limit(1)
+            select(m.Version)
+            .where(m.Version.collection_id == collection_id, m.Version.state == COMMITTED)
+            .order_by(m.Version.index.desc())
+            .limit(1)
         )
 
-    def _move_aliases(self, s: Session, collection_id: int, version_pk: int,
-                      aliases: Sequence[str]) -> None:
+    def _move_aliases(
+        self, s: Session, collection_id: int, version_pk: int, aliases: Sequence[str]
+    ) -> None:
         if not aliases:
             return
-        s.execute(delete(m.Alias).where(m.Alias.collection_id == collection_id,
-                                        m.Alias.alias.in_(list(aliases))))
+        s.execute(
+            delete(m.Alias).where(
+                m.Alias.collection_id == collection_id, m.Alias.alias.in_(list(aliases))
+            )
+        )
         s.flush()
         for a in aliases:
             s.add(m.Alias(collection_id=collection_id, alias=a, version_id=version_pk))
@@ -469,8 +516,11 @@ class Service:
     def _add_tags(self, s: Session, version_pk: int, tags: Sequence[str]) -> None:
         if not tags:
             return
-        existing = list(s.scalars(select(m.Tag.tag).where(m.Tag.version_id == version_pk)
-                                  .order_by(m.Tag.position)))
+        existing = list(
+            s.scalars(
+                select(m.Tag.tag).where(m.Tag.version_id == version_pk).order_by(m.Tag.position)
+            )
+        )
         pos = len(existing)
         for t in tags:
             if t not in existing:
@@ -484,8 +534,11 @@ class Service:
 
     def _visible_version(self, s: Session, version_id: str) -> m.Version:
         ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
-        if ver is None or ver.state != COMMITTED or not self._may(s, self._project_of(s, ver),
-                                                                   "read"):
+        if (
+            ver is None
+            or ver.state != COMMITTED
+            or not self._may(s, self._project_of(s, ver), "read")
+        ):
             raise ArtifactNotFoundError(f"artifact version {version_id} not found")
         return ver
 
@@ -495,23 +548,39 @@ class Service:
         if check and not self._may(s, proj, "read"):
             raise ArtifactNotFoundError(f"artifact version {ver.public_id} not found")
         ent = s.get_one(m.Entity, proj.entity_id)
-        aliases = list(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)
-                                 .order_by(m.Alias.id)))
+        aliases = list(
+            s.scalars(
+                select(m.Alias.alias).where(m.Alias.version_id == ver.id).order_by(m.Alias.id)
+            )
+        )
         latest = self._latest(s, coll.id)
         if latest is not None and latest.id == ver.id:
             aliases.insert(0, "latest")
-        tags = s.scalars(select(m.Tag.tag).where(m.Tag.version_id == ver.id)
-                         .order_by(m.Tag.position)).all()
+        tags = s.scalars(
+            select(m.Tag.tag).where(m.Tag.version_id == ver.id).order_by(m.Tag.position)
+        ).all()
         run_id = None
         if ver.run_id is not None:
             run_id = s.scalar(select(m.Run.public_id).where(m.Run.id == ver.run_id))
         return VersionRecord(
-            id=ver.public_id, entity=ent.name, project=proj.name, collection=coll.name,
-            type=coll.type, index=ver.index, digest=ver.digest or "", state=ver.state,
-            description=ver.description, metadata=dict(ver.metadata_ or {}),
-            aliases=tuple(aliases), tags=tuple(tags), size=ver.size, file_count=ver.file_count,
-            manifest_digest=ver.manifest_digest, created_at=m.as_utc(ver.created_at),
-            updated_at=m.as_utc(ver.updated_at), created_by_run=run_id,
+            id=ver.public_id,
+            entity=ent.name,
+            project=proj.name,
+            collection=coll.name,
+            type=coll.type,
+            index=ver.index,
+            digest=ver.digest or "",
+            state=ver.state,
+            description=ver.description,
+            metadata=dict(ver.metadata_ or {}),
+            aliases=tuple(aliases),
+            tags=tuple(tags),
+            size=ver.size,
+            file_count=ver.file_count,
+            manifest_digest=ver.manifest_digest,
+            created_at=m.as_utc(ver.created_at),
+            updated_at=m.as_utc(ver.updated_at),
+            created_by_run=run_id,
             commit_hash=ver.manifest_digest[:12] if ver.manifest_digest else None,
             ttl_seconds=ver.ttl_seconds,
         )
@@ -532,18 +601,29 @@ class Service:
             if coll is None:
                 raise ArtifactNotFoundError(
                     f"artifact {label} not found: no artifact named {collection!r} in "
-                    f"{entity}/{project}")
+                    f"{entity}/{project}"
+                )
             ver: m.Version | None
             if alias == "latest":
                 ver = self._latest(s, coll.id)
             elif naming.is_version_alias(alias):
-                ver = s.scalar(select(m.Version).where(
-                    m.Version.collection_id == coll.id, m.Version.index == int(alias[1:]),
-                    m.Version.state == COMMITTED))
+                ver = s.scalar(
+                    select(m.Version).where(
+                        m.Version.collection_id == coll.id,
+                        m.Version.index == int(alias[1:]),
+                        m.Version.state == COMMITTED,
+                    )
+                )
             else:
-                ver = s.scalar(select(m.Version).join(m.Alias, m.Alias.version_id == m.Version.id)
-                               .where(m.Alias.collection_id == coll.id, m.Alias.alias == alias,
-                                      m.Version.state == COMMITTED))
+                ver = s.scalar(
+                    select(m.Version)
+                    .join(m.Alias, m.Alias.version_id == m.Version.id)
+                    .where(
+                        m.Alias.collection_id == coll.id,
+                        m.Alias.alias == alias,
+                        m.Version.state == COMMITTED,
+                    )
+                )
             if ver is None:
                 raise ArtifactNotFoundError(f"artifact {label} not found")
             return self._version_record(s, ver)
@@ -563,9 +643,14 @@ class Service:
             digest = ver.manifest_digest or ""
         return digest, self.manifest_bytes_for(digest)
 
-    def list_files(self, version_id: str, *, names: Sequence[str] | None = None,
-                   after: str | None = None, limit: int = 50) -> tuple[list[dict[str, Any]],
-                                                                     str | None]:
+    def list_files(
+        self,
+        version_id: str,
+        *,
+        names: Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a version's entries in path order, and the cursor for the next page."""
         limit = max(1, min(int(limit), 10_000))
         with self.db.read() as s:
@@ -577,30 +662,46 @@ class Service:
                 q = q.where(m.VersionFile.path > after)
             rows = s.scalars(q.order_by(m.VersionFile.path).limit(limit + 1)).all()
             page = [
-                {"path": r.path, "digest": r.digest, "size": r.size, "ref": r.ref,
-                 "birthArtifactID": r.birth_artifact_id, "extra": r.extra or {}}
+                {
+                    "path": r.path,
+                    "digest": r.digest,
+                    "size": r.size,
+                    "ref": r.ref,
+                    "birthArtifactID": r.birth_artifact_id,
+                    "extra": r.extra or {},
+                }
                 for r in rows[:limit]
             ]
             cursor = rows[limit - 1].path if len(rows) > limit else None
             return page, cursor
 
-    def list_versions(self, entity: str, project: str, collection: str, *,
-                      after_index: int | None = None, limit: int = 50,
-                      tags: Sequence[str] | None = None) -> tuple[list[VersionRecord], int | None]:
+    def list_versions(
+        self,
+        entity: str,
+        project: str,
+        collection: str,
+        *,
+        after_index: int | None = None,
+        limit: int = 50,
+        tags: Sequence[str] | None = None,
+    ) -> tuple[list[VersionRecord], int | None]:
         limit = max(1, min(int(limit), 1000))
         with self.db.read() as s:
             proj = self._readable_project(s, entity, project)
             coll = self._collection(s, proj, collection)
             if coll is None:
                 raise CollectionNotFoundError(
-                    f"no artifact named {collection!r} in {entity}/{project}")
-            q = select(m.Version).where(m.Version.collection_id == coll.id,
-                                        m.Version.state == COMMITTED)
+                    f"no artifact named {collection!r} in {entity}/{project}"
+                )
+            q = select(m.Version).where(
+                m.Version.collection_id == coll.id, m.Version.state == COMMITTED
+            )
             if after_index is not None:
                 q = q.where(m.Version.index > after_index)
             if tags:
-                q = q.where(m.Version.id.in_(select(m.Tag.version_id).where(
-                    m.Tag.tag.in_(list(tags)))))
+                q = q.where(
+                    m.Version.id.in_(select(m.Tag.version_id).where(m.Tag.tag.in_(list(tags))))
+                )
             rows = s.scalars(q.order_by(m.Version.index).limit(limit + 1)).all()
             out = [self._version_record(s, v) for v in rows[:limit]]
             nxt = rows[limit - 1].index if len(rows) > limit else None
@@ -612,27 +713,43 @@ class Service:
                 proj = self._readable_project(s, entity, project)
             except (ProjectNotFoundError, PermissionError):
                 raise CollectionNotFoundError(
-                    f"no artifact named {name!r} in {entity}/{project}") from None
+                    f"no artifact named {name!r} in {entity}/{project}"
+                ) from None
             coll = self._collection(s, proj, name)
             if coll is None or self._latest(s, coll.id) is None:
                 raise CollectionNotFoundError(f"no artifact named {name!r} in {entity}/{project}")
             return self._collection_record(s, coll, entity, project)
 
-    def _collection_record(self, s: Session, coll: m.Collection, entity: str,
-                           project: str) -> CollectionRecord:
-        count = s.scalar(select(func.count()).select_from(m.Version).where(
-            m.Version.collection_id == coll.id, m.Version.state == COMMITTED)) or 0
-        aliases = s.scalars(select(m.Alias.alias).where(m.Alias.collection_id == coll.id)
-                            .order_by(m.Alias.id)).all()
+    def _collection_record(
+        self, s: Session, coll: m.Collection, entity: str, project: str
+    ) -> CollectionRecord:
+        count = (
+            s.scalar(
+                select(func.count())
+                .select_from(m.Version)
+                .where(m.Version.collection_id == coll.id, m.Version.state == COMMITTED)
+            )
+            or 0
+        )
+        aliases = s.scalars(
+            select(m.Alias.alias).where(m.Alias.collection_id == coll.id).order_by(m.Alias.id)
+        ).all()
         return CollectionRecord(
-            id=str(coll.id), entity=entity, project=project, name=coll.name, type=coll.type,
-            description=coll.description, created_at=m.as_utc(coll.created_at),
-            updated_at=m.as_utc(coll.updated_at), version_count=count,
+            id=str(coll.id),
+            entity=entity,
+            project=project,
+            name=coll.name,
+            type=coll.type,
+            description=coll.description,
+            created_at=m.as_utc(coll.created_at),
+            updated_at=m.as_utc(coll.updated_at),
+            version_count=count,
             aliases=("latest", *aliases) if count else tuple(aliases),
         )
 
-    def list_collections(self, entity: str, project: str,
-                         type_name: str | None = None) -> list[CollectionRecord]:
+    def list_collections(
+        self, entity: str, project: str, type_name: str | None = None
+    ) -> list[CollectionRecord]:
         with self.db.read() as s:
             proj = self._readable_project(s, entity, project)
             q = select(m.Collection).where(m.Collection.project_id == proj.id)
@@ -666,11 +783,15 @@ class Service:
             if metadata is not None:
                 ver.metadata_ = metadata
             if aliases is not None:
-                s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id,
-                                                m.Alias.alias.not_in(aliases)))
+                s.execute(
+                    delete(m.Alias).where(
+                        m.Alias.version_id == ver.id, m.Alias.alias.not_in(aliases)
+                    )
+                )
                 current = set(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)))
-                self._move_aliases(s, ver.collection_id, ver.id,
-                                   [a for a in aliases if a not in current])
+                self._move_aliases(
+                    s, ver.collection_id, ver.id, [a for a in aliases if a not in current]
+                )
             if tags is not None:
                 s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
                 s.flush()
@@ -688,7 +809,9 @@ class Service:
             if custom and not delete_aliases:
                 raise AliasInUseError(
                     f"version has aliases {sorted(custom)}; remove them first or pass "
-                    "delete_aliases=True", details={"aliases": sorted(custom)})
+                    "delete_aliases=True",
+                    details={"aliases": sorted(custom)},
+                )
             s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id))
             s.execute(delete(m.VersionFile).where(m.VersionFile.version_id == ver.id))
             ver.state = DELETED
@@ -703,8 +826,11 @@ class Service:
         """
         cutoff = datetime.now(UTC) - pending_older_than
         with self.db.write() as s:
-            stale = s.scalars(select(m.Version.id).where(
-                m.Version.state == PENDING, m.Version.created_at < cutoff)).all()
+            stale = s.scalars(
+                select(m.Version.id).where(
+                    m.Version.state == PENDING, m.Version.created_at < cutoff
+                )
+            ).all()
             if stale:
                 s.execute(delete(m.Version).where(m.Version.id.in_(list(stale))))
         return len(stale)

@@ -88,8 +88,9 @@ class ManifestEntry:
         extra = data.get("extra") or {}
         if not isinstance(extra, Mapping):
             raise ValidationError(f"manifest entry {path!r}: 'extra' must be an object")
-        return cls(path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth,
-                   extra=dict(extra))
+        return cls(
+            path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth, extra=dict(extra)
+        )
 
 
 class Manifest:

@@ -25,8 +25,13 @@ def normalize_entry_path(name: str | os.PathLike[str]) -> str:
         raise InvalidPathError("entry path is empty")
     if len(raw) > MAX_PATH_LEN:
         raise InvalidPathError(f"entry path is longer than {MAX_PATH_LEN} characters")
-    for bad, why in (("\x00", "a NUL byte"), ("\n", "a line break"), ("\r", "a line break"),
-                     ("\\", "a backslash (use '/')"), (":", "':' (drive-like or URI form)")):
+    for bad, why in (
+        ("\x00", "a NUL byte"),
+        ("\n", "a line break"),
+        ("\r", "a line break"),
+        ("\\", "a backslash (use '/')"),
+        (":", "':' (drive-like or URI form)"),
+    ):
         if bad in raw:
             raise InvalidPathError(f"entry path {raw!r} contains {why}")
     if raw.startswith("/"):

@@ -16,8 +16,9 @@ from cairn.manifest import ManifestEntry
 
 
 class ReferenceHandler(Protocol):
-    def store(self, uri: str, name: str | None, *, checksum: bool,
-              max_objects: int | None) -> list[ManifestEntry]:
+    def store(
+        self, uri: str, name: str | None, *, checksum: bool, max_objects: int | None
+    ) -> list[ManifestEntry]:
         """Manifest entries for a URI (a prefix or directory expands to many)."""
 
     def load(self, entry: ManifestEntry, dest: str) -> None:

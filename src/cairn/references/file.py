@@ -31,8 +31,9 @@ class FileHandler:
     def __init__(self, memo: ChecksumMemo) -> None:
         self.memo = memo
 
-    def store(self, uri: str, name: str | None, *, checksum: bool,
-              max_objects: int | None) -> list[ManifestEntry]:
+    def store(
+        self, uri: str, name: str | None, *, checksum: bool, max_objects: int | None
+    ) -> list[ManifestEntry]:
         path = local_path_of(uri)
         limit = DEFAULT_MAX_OBJECTS if max_objects is None else max_objects
         base = os.path.basename(path.rstrip("/"))
@@ -44,8 +45,9 @@ class FileHandler:
         if os.path.isfile(path):
             entry_name = normalize_entry_path(name if name is not None else base)
             (fd,) = hash_files([path], self.memo)
-            return [ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size,
-                                  ref=file_uri(path))]
+            return [
+                ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size, ref=file_uri(path))
+            ]
         if not os.path.isdir(path):
             raise NotFoundError(f"reference {uri!r}: no file or directory at {path}")
         files = walk_files(Path(path))
@@ -58,8 +60,9 @@ class FileHandler:
         out = []
         for (full, rel), fd in zip(files, digests, strict=True):
             entry_name = normalize_entry_path(f"{name}/{rel}" if name else rel)
-            out.append(ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size,
-                                     ref=file_uri(full)))
+            out.append(
+                ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size, ref=file_uri(full))
+            )
         return out
 
     def load(self, entry: ManifestEntry, dest: str) -> None:

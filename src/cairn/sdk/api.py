@@ -17,12 +17,14 @@ from cairn.sdk.artifact import Artifact
 from cairn.sdk.run import Run
 
 
-def resolve_path(backend: Backend, settings: Settings, path: str, *, default_entity: str,
-                 default_project: str) -> Artifact:
+def resolve_path(
+    backend: Backend, settings: Settings, path: str, *, default_entity: str, default_project: str
+) -> Artifact:
     """Resolve ``[[entity/]project/]name[:alias]`` to a logged artifact."""
     p = ArtifactPath.parse(path)
-    record = backend.resolve(p.entity or default_entity, p.project or default_project, p.name,
-                             p.alias)
+    record = backend.resolve(
+        p.entity or default_entity, p.project or default_project, p.name, p.alias
+    )
     return Artifact._from_record(record, backend, settings)
 
 
@@ -35,8 +37,9 @@ class ArtifactCollection:
         self._settings = settings
 
     @classmethod
-    def _load(cls, backend: Backend, settings: Settings, entity: str, project: str,
-              name: str) -> ArtifactCollection:
+    def _load(
+        cls, backend: Backend, settings: Settings, entity: str, project: str, name: str
+    ) -> ArtifactCollection:
         return cls(backend.get_collection(entity, project, name), backend, settings)
 
     @property
@@ -79,7 +82,8 @@ class ArtifactCollection:
         after: int | None = None
         while True:
             records, after = self._backend.list_versions(
-                self.entity, self.project, self.name, after_index=after, limit=per_page)
+                self.entity, self.project, self.name, after_index=after, limit=per_page
+            )
             for r in records:
                 yield Artifact._from_record(r, self._backend, self._settings)
             if after is None:
@@ -114,8 +118,12 @@ class Api:
     :class:`~cairn.config.Settings` field such as ``base_url`` or ``api_key``.
     """
 
-    def __init__(self, overrides: dict[str, Any] | None = None, timeout: int | None = None,
-                 api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        overrides: dict[str, Any] | None = None,
+        timeout: int | None = None,
+        api_key: str | None = None,
+    ) -> None:
         overrides = dict(overrides or {})
         if api_key is not None:
             overrides["api_key"] = api_key
@@ -136,20 +144,24 @@ class Api:
             return self.default_entity, self.default_project
         parts = project.split("/")
         if len(parts) == 2:
-            return naming.check_name(parts[0], "entity name"), naming.check_name(parts[1],
-                                                                                "project name")
+            return naming.check_name(parts[0], "entity name"), naming.check_name(
+                parts[1], "project name"
+            )
         if len(parts) == 1:
             return self.default_entity, naming.check_name(project, "project name")
         raise ValidationError(f"project {project!r}: use 'project' or 'entity/project'")
 
     def artifact(self, name: str, type: str | None = None) -> Artifact:
         """A version by ``[[entity/]project/]name[:alias]`` (alias defaults to ``latest``)."""
-        art = resolve_path(self._backend, self.settings, name,
-                           default_entity=self.default_entity,
-                           default_project=self.default_project)
+        art = resolve_path(
+            self._backend,
+            self.settings,
+            name,
+            default_entity=self.default_entity,
+            default_project=self.default_project,
+        )
         if type is not None and art.type != type:
-            raise ArtifactNotFoundError(
-                f"artifact {name!r} has type {art.type!r}, not {type!r}")
+            raise ArtifactNotFoundError(f"artifact {name!r} has type {art.type!r}, not {type!r}")
         return art
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
@@ -177,15 +189,18 @@ class Api:
             return False
         return True
 
-    def artifact_collections(self, project_name: str | None = None,
-                             type_name: str | None = None,
-                             per_page: int = 50) -> list[ArtifactCollection]:
+    def artifact_collections(
+        self, project_name: str | None = None, type_name: str | None = None, per_page: int = 50
+    ) -> list[ArtifactCollection]:
         entity, project = self._split(project_name)
-        return [ArtifactCollection(r, self._backend, self.settings)
-                for r in self._backend.list_collections(entity, project, type_name)]
+        return [
+            ArtifactCollection(r, self._backend, self.settings)
+            for r in self._backend.list_collections(entity, project, type_name)
+        ]
 
-    def artifacts(self, type_name: str, name: str, per_page: int = 50,
-                  tags: list[str] | None = None) -> list[Artifact]:
+    def artifacts(
+        self, type_name: str, name: str, per_page: int = 50, tags: list[str] | None = None
+    ) -> list[Artifact]:
         """Every version of the collection ``name`` (``[[entity/]project/]name``)."""
         collection = self.artifact_collection(type_name, name)
         if tags:
@@ -193,8 +208,13 @@ class Api:
             after: int | None = None
             while True:
                 recs, after = self._backend.list_versions(
-                    collection.entity, collection.project, collection.name, after_index=after,
-                    limit=per_page, tags=tags)
+                    collection.entity,
+                    collection.project,
+                    collection.name,
+                    after_index=after,
+                    limit=per_page,
+                    tags=tags,
+                )
                 out.extend(Artifact._from_record(r, self._backend, self.settings) for r in recs)
                 if after is None:
                     return out
@@ -206,8 +226,10 @@ class Api:
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         entity, proj = self._split(project)
-        return [ArtifactType(t.name, self, f"{entity}/{proj}")
-                for t in self._backend.list_types(entity, proj)]
+        return [
+            ArtifactType(t.name, self, f"{entity}/{proj}")
+            for t in self._backend.list_types(entity, proj)
+        ]
 
     def artifact_type(self, type_name: str, project: str | None = None) -> ArtifactType:
         for t in self.artifact_types(project):

@@ -90,8 +90,7 @@ class Artifact:
 
     # -- construction from a logged version -------------------------------------------------
     @classmethod
-    def _from_record(cls, record: VersionRecord, backend: Backend,
-                     settings: Settings) -> Artifact:
+    def _from_record(cls, record: VersionRecord, backend: Backend, settings: Settings) -> Artifact:
         art = cls.__new__(cls)
         Artifact.__init__(art, record.collection, record.type)
         art._bind(record, backend, settings)
@@ -204,8 +203,9 @@ class Artifact:
         from cairn.sdk.api import ArtifactCollection
 
         assert self._backend is not None and self._settings is not None
-        return ArtifactCollection._load(self._backend, self._settings, r.entity, r.project,
-                                        r.collection)
+        return ArtifactCollection._load(
+            self._backend, self._settings, r.entity, r.project, r.collection
+        )
 
     @property
     def source_collection(self) -> ArtifactCollection:
@@ -281,7 +281,8 @@ class Artifact:
     def ttl(self, value: timedelta | None) -> None:
         if value is not None:
             raise NotImplementedFeatureError(
-                "artifact TTL is not enforced yet; only ttl=None (never expire) is accepted")
+                "artifact TTL is not enforced yet; only ttl=None (never expire) is accepted"
+            )
         self._ttl = None
 
     @property
@@ -324,8 +325,13 @@ class Artifact:
                 return f"{prefix!r} is already a file in this artifact"
         return None
 
-    def _add_entries(self, entries: Sequence[ManifestEntry], *, overwrite: bool,
-                     local_paths: dict[str, str] | None = None) -> list[ManifestEntry]:
+    def _add_entries(
+        self,
+        entries: Sequence[ManifestEntry],
+        *,
+        overwrite: bool,
+        local_paths: dict[str, str] | None = None,
+    ) -> list[ManifestEntry]:
         """Add entries all-or-nothing: every check runs before the draft changes."""
         manifest = self._ensure_draft("add")
         seen: dict[str, ManifestEntry] = {}
@@ -338,7 +344,8 @@ class Artifact:
                 if old.digest != e.digest and not overwrite:
                     raise EntryConflictError(
                         f"{e.path!r} is already in this artifact with different content; pass "
-                        "overwrite=True to replace it")
+                        "overwrite=True to replace it"
+                    )
                 continue
             why = self._dir_conflict(manifest, e.path)
             if why is not None:
@@ -355,18 +362,22 @@ class Artifact:
             self._added_local.update(local_paths)
         return out
 
-    def _hash_local(self, paths: Sequence[str], *, policy: Policy,
-                    skip_cache: bool | None) -> list[tuple[str, str, int]]:
+    def _hash_local(
+        self, paths: Sequence[str], *, policy: Policy, skip_cache: bool | None
+    ) -> list[tuple[str, str, int]]:
         """(digest, local path to upload from, size) for each file, reading each at most once."""
         settings = self._local_settings()
         cache = context.cache_for(settings)
         if policy == "immutable":
-            return [(fd.digest, fd.path, fd.size)
-                    for fd in hash_files(paths, cache.memo, workers=settings.hash_workers)]
+            return [
+                (fd.digest, fd.path, fd.size)
+                for fd in hash_files(paths, cache.memo, workers=settings.hash_workers)
+            ]
         if not skip_cache:
-            return [(fd.digest, str(fd.cached), fd.size)
-                    for fd in hash_files(paths, cache.memo, cache=cache,
-                                         workers=settings.hash_workers)]
+            return [
+                (fd.digest, str(fd.cached), fd.size)
+                for fd in hash_files(paths, cache.memo, cache=cache, workers=settings.hash_workers)
+            ]
         # mutable but kept out of the cache: a private staged copy, removed after logging
         out = []
         staging = self._staging_dir()
@@ -407,7 +418,7 @@ class Artifact:
         if is_tmp:
             # A temporary file's name is arbitrary: name it by its content instead.
             folder, _, base = entry_name.rpartition("/")
-            stem, dot, ext = base.partition(".")
+            _stem, dot, ext = base.partition(".")
             from cairn.manifest import b64_to_hex
 
             base = b64_to_hex(digest)[:20] + (dot + ext if dot else "")
@@ -437,12 +448,16 @@ class Artifact:
             ManifestEntry(path=n, digest=d, size=size, local_path=src)
             for n, (d, src, size) in zip(names, hashed, strict=True)
         ]
-        self._add_entries(entries, overwrite=False,
-                          local_paths={f: n for (f, _), n in zip(files, names, strict=True)})
+        self._add_entries(
+            entries,
+            overwrite=False,
+            local_paths={f: n for (f, _), n in zip(files, names, strict=True)},
+        )
 
     @contextlib.contextmanager
-    def new_file(self, name: str, mode: str = "x",
-                 encoding: str | None = None) -> Iterator[IO[Any]]:
+    def new_file(
+        self, name: str, mode: str = "x", encoding: str | None = None
+    ) -> Iterator[IO[Any]]:
         """Open a new file; when the ``with`` block ends it is added at ``name``."""
         manifest = self._ensure_draft("new_file")
         entry_name = normalize_entry_path(name)
@@ -470,22 +485,25 @@ class Artifact:
         self._ensure_draft("add_reference")
         if isinstance(uri, ArtifactManifestEntry):
             raise NotImplementedFeatureError(
-                "references to entries of other artifacts are not supported yet")
+                "references to entries of other artifacts are not supported yet"
+            )
         if not isinstance(uri, str) or "://" not in uri:
             raise ValidationError(f"reference {uri!r} must be a URI such as file:///data/x")
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
             raise ValidationError("max_objects must be a whole number of at least 1")
         cache = context.cache_for(self._local_settings())
         entry_name = os.fspath(name) if name is not None else None
-        entries = handler_for(uri, cache.memo).store(uri, entry_name, checksum=checksum,
-                                                      max_objects=max_objects)
+        entries = handler_for(uri, cache.memo).store(
+            uri, entry_name, checksum=checksum, max_objects=max_objects
+        )
         added = self._add_entries(entries, overwrite=False)
         return [ArtifactManifestEntry(e, self) for e in added]
 
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
         self._ensure_draft("add")
         raise NotImplementedFeatureError(
-            "storing rich objects (Table, Image, ...) with add() is not supported yet")
+            "storing rich objects (Table, Image, ...) with add() is not supported yet"
+        )
 
     def __setitem__(self, name: str, item: Any) -> ArtifactManifestEntry:
         return self.add(item, name)
@@ -493,7 +511,8 @@ class Artifact:
     def get(self, name: str) -> Any:
         self._ensure_logged("get")
         raise NotImplementedFeatureError(
-            "reading rich objects (Table, Image, ...) with get() is not supported yet")
+            "reading rich objects (Table, Image, ...) with get() is not supported yet"
+        )
 
     def __getitem__(self, name: str) -> Any:
         return self.get(name)
@@ -531,8 +550,9 @@ class Artifact:
 
     def get_path(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
         """Deprecated: use :meth:`get_entry`."""
-        warnings.warn("Artifact.get_path is deprecated; use get_entry", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "Artifact.get_path is deprecated; use get_entry", DeprecationWarning, stacklevel=2
+        )
         return self.get_entry(name)
 
     def get_added_local_path_name(self, local_path: str | os.PathLike[str]) -> str | None:
@@ -550,14 +570,23 @@ class Artifact:
         cache = context.cache_for(settings)
         self._final = True
         try:
-            version_id = backend.begin_version(VersionSpec(
-                entity=run.entity, project=run.project, collection=self._name, type=self._type,
-                description=self._description, metadata=metadata, run_id=run.id,
-                incremental=self._incremental))
+            version_id = backend.begin_version(
+                VersionSpec(
+                    entity=run.entity,
+                    project=run.project,
+                    collection=self._name,
+                    type=self._type,
+                    description=self._description,
+                    metadata=metadata,
+                    run_id=run.id,
+                    incremental=self._incremental,
+                )
+            )
             try:
                 transfer.upload_missing(manifest, backend, cache, self._staged)
-                record = backend.commit_version(version_id, manifest, aliases=all_aliases,
-                                                tags=all_tags)
+                record = backend.commit_version(
+                    version_id, manifest, aliases=all_aliases, tags=all_tags
+                )
             except BaseException:
                 with contextlib.suppress(CairnError):
                     backend.abort_version(version_id)
@@ -591,11 +620,16 @@ class Artifact:
                 auto.log_artifact(self)
             return
         assert self._backend is not None
-        record = self._backend.update_version(self._record.id, VersionUpdate(
-            description=self._description, clear_description=self._description is None,
-            metadata=naming.clean_metadata(self._metadata),
-            aliases=tuple(naming.clean_aliases(self._aliases)),
-            tags=tuple(naming.clean_tags(self._tags))))
+        record = self._backend.update_version(
+            self._record.id,
+            VersionUpdate(
+                description=self._description,
+                clear_description=self._description is None,
+                metadata=naming.clean_metadata(self._metadata),
+                aliases=tuple(naming.clean_aliases(self._aliases)),
+                tags=tuple(naming.clean_tags(self._tags)),
+            ),
+        )
         assert self._settings is not None
         manifest = self._manifest
         self._bind(record, self._backend, self._settings)
@@ -614,8 +648,9 @@ class Artifact:
     def new_draft(self) -> Artifact:
         """A draft with this version's files, description and metadata, for the next version."""
         self._ensure_logged("new_draft")
-        draft = Artifact(self._name, self._type, description=self._description,
-                         metadata=dict(self._metadata))
+        draft = Artifact(
+            self._name, self._type, description=self._description, metadata=dict(self._metadata)
+        )
         draft._add_entries(list(self._loaded_manifest()), overwrite=False)
         return draft
 
@@ -640,14 +675,21 @@ class Artifact:
         assert self._backend is not None and self._settings is not None
         from cairn.sdk.run import Run
 
-        return [Run._from_record(r, self._backend, self._settings)
-                for r in self._backend.version_consumers(record.id)]
+        return [
+            Run._from_record(r, self._backend, self._settings)
+            for r in self._backend.version_consumers(record.id)
+        ]
 
     def json_encode(self) -> dict[str, Any]:
         record = self._ensure_logged("json_encode")
-        return {"_type": "artifactVersion", "_version": "v0", "id": record.id,
-                "version": record.version, "sequenceName": record.collection,
-                "usedAs": self._use_as}
+        return {
+            "_type": "artifactVersion",
+            "_version": "v0",
+            "id": record.id,
+            "version": record.version,
+            "sequenceName": record.collection,
+            "usedAs": self._use_as,
+        }
 
     # -- reading files ---------------------------------------------------------------------------
     def _default_root(self) -> Path:
@@ -655,16 +697,27 @@ class Artifact:
         name = self.name.replace(":", "-") if os.name == "nt" else self.name
         return settings.artifact_dir / name
 
-    def _download_entries(self, paths: Sequence[str], *, root: str | os.PathLike[str] | None,
-                          skip_cache: bool | None,
-                          allow_missing_references: bool = False) -> dict[str, str]:
+    def _download_entries(
+        self,
+        paths: Sequence[str],
+        *,
+        root: str | os.PathLike[str] | None,
+        skip_cache: bool | None,
+        allow_missing_references: bool = False,
+    ) -> dict[str, str]:
         self._ensure_logged("download")
         assert self._backend is not None and self._settings is not None
         target = Path(root) if root is not None else self._default_root()
         return transfer.download(
-            self._loaded_manifest(), paths, target, backend=self._backend,
-            cache=context.cache_for(self._settings), settings=self._settings,
-            skip_cache=bool(skip_cache), allow_missing_references=allow_missing_references)
+            self._loaded_manifest(),
+            paths,
+            target,
+            backend=self._backend,
+            cache=context.cache_for(self._settings),
+            settings=self._settings,
+            skip_cache=bool(skip_cache),
+            allow_missing_references=allow_missing_references,
+        )
 
     def download(
         self,
@@ -679,8 +732,12 @@ class Artifact:
         manifest = self._loaded_manifest()
         prefix = os.fspath(path_prefix) if path_prefix is not None else ""
         paths = [p for p in manifest.entries if p.startswith(prefix)]
-        self._download_entries(paths, root=target, skip_cache=skip_cache,
-                               allow_missing_references=allow_missing_references)
+        self._download_entries(
+            paths,
+            root=target,
+            skip_cache=skip_cache,
+            allow_missing_references=allow_missing_references,
+        )
         return str(target)
 
     def checkout(self, root: str | None = None) -> str:
@@ -696,8 +753,12 @@ class Artifact:
         self._ensure_logged("verify")
         assert self._settings is not None
         target = Path(root) if root is not None else self._default_root()
-        transfer.verify(self._loaded_manifest(), target, context.cache_for(self._settings),
-                        self._settings.hash_workers)
+        transfer.verify(
+            self._loaded_manifest(),
+            target,
+            context.cache_for(self._settings),
+            self._settings.hash_workers,
+        )
 
     def file(self, root: str | None = None) -> str:
         """Download a single-file artifact; returns the file's path."""
@@ -705,7 +766,8 @@ class Artifact:
         if record.file_count != 1:
             raise ValidationError(
                 f"file() needs an artifact with exactly one file; {self.name} has "
-                f"{record.file_count}")
+                f"{record.file_count}"
+            )
         (path,) = self._loaded_manifest().entries
         return self._download_entries([path], root=root, skip_cache=None)[path]
 

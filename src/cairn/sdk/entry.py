@@ -71,8 +71,9 @@ class ArtifactManifestEntry:
             raise ArtifactNotLoggedError("ref_url")
         return f"cairn-artifact://{parent.id}/{self.path}"
 
-    def download(self, root: str | os.PathLike[str] | None = None,
-                 skip_cache: bool | None = None) -> str:
+    def download(
+        self, root: str | os.PathLike[str] | None = None, skip_cache: bool | None = None
+    ) -> str:
         """Download just this entry; returns its local path."""
         parent = self.parent_artifact()
         return parent._download_entries([self.path], root=root, skip_cache=skip_cache)[self.path]

@@ -39,11 +39,16 @@ class File:
     def ref(self) -> str | None:
         return self._entry.ref
 
-    def download(self, root: str | os.PathLike[str] | None = None, replace: bool = False,
-                 exist_ok: bool = False) -> str:
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        replace: bool = False,
+        exist_ok: bool = False,
+    ) -> str:
         """Download this file under ``root``; returns its local path."""
-        return self._artifact._download_entries([self._entry.path], root=root,
-                                                skip_cache=None)[self._entry.path]
+        return self._artifact._download_entries([self._entry.path], root=root, skip_cache=None)[
+            self._entry.path
+        ]
 
     def __repr__(self) -> str:
         return f"<File {self.name!r} ({self.size} bytes)>"
@@ -63,8 +68,9 @@ class ArtifactFiles:
         assert backend is not None
         cursor: str | None = None
         while True:
-            rows, cursor = backend.list_files(record.id, names=self._names, after=cursor,
-                                              limit=self._per_page)
+            rows, cursor = backend.list_files(
+                record.id, names=self._names, after=cursor, limit=self._per_page
+            )
             yield [File(self._artifact, _entry(r)) for r in rows]
             if cursor is None:
                 return

@@ -34,8 +34,9 @@ def current_run() -> Run | None:
 class Run:
     """A run in a project: ``log_artifact`` records outputs, ``use_artifact`` inputs."""
 
-    def __init__(self, record: RunRecord, backend: Backend, settings: Settings, *,
-                 active: bool) -> None:
+    def __init__(
+        self, record: RunRecord, backend: Backend, settings: Settings, *, active: bool
+    ) -> None:
         self._record = record
         self._backend = backend
         self._settings = settings
@@ -102,16 +103,18 @@ class Run:
         artifact._log(self, aliases, tags)
         return artifact
 
-    def _as_artifact(self, obj: Artifact | str | os.PathLike[str], name: str | None,
-                     type: str | None) -> Artifact:
+    def _as_artifact(
+        self, obj: Artifact | str | os.PathLike[str], name: str | None, type: str | None
+    ) -> Artifact:
         if isinstance(obj, Artifact):
             return obj
         if not isinstance(obj, (str, os.PathLike)):
             raise ValidationError(f"log_artifact takes an Artifact or a path, got {obj!r}")
         raw = os.fspath(obj)
         if "://" in raw:
-            art = Artifact(name or f"run-{self.id}-{Path(raw.rstrip('/')).name}",
-                           type or "unspecified")
+            art = Artifact(
+                name or f"run-{self.id}-{Path(raw.rstrip('/')).name}", type or "unspecified"
+            )
             art.add_reference(raw)
             return art
         base = Path(raw).name or "artifact"
@@ -139,41 +142,63 @@ class Run:
         elif isinstance(artifact_or_name, str):
             from cairn.sdk.api import resolve_path
 
-            art = resolve_path(self._backend, self._settings, artifact_or_name,
-                               default_entity=self.entity, default_project=self.project)
+            art = resolve_path(
+                self._backend,
+                self._settings,
+                artifact_or_name,
+                default_entity=self.entity,
+                default_project=self.project,
+            )
         else:
-            raise ValidationError(f"use_artifact takes an Artifact or a name, got "
-                                  f"{artifact_or_name!r}")
+            raise ValidationError(
+                f"use_artifact takes an Artifact or a name, got {artifact_or_name!r}"
+            )
         if type is not None and art.type != type:
             raise ValidationError(
-                f"artifact {art.qualified_name} has type {art.type!r}, not {type!r}")
+                f"artifact {art.qualified_name} has type {art.type!r}, not {type!r}"
+            )
         if use_as is not None:
             art._use_as = use_as
         assert art.id is not None
         self._backend.use_version(self.entity, self.project, self.id, art.id, use_as)
         return art
 
-    def upsert_artifact(self, artifact: Artifact, distributed_id: str | None = None,
-                        aliases: Sequence[str] | None = None) -> Artifact:
+    def upsert_artifact(
+        self,
+        artifact: Artifact,
+        distributed_id: str | None = None,
+        aliases: Sequence[str] | None = None,
+    ) -> Artifact:
         raise NotImplementedFeatureError(
-            "upsert_artifact (several runs writing one version) is not supported yet")
+            "upsert_artifact (several runs writing one version) is not supported yet"
+        )
 
-    def finish_artifact(self, artifact: Artifact, distributed_id: str | None = None,
-                        aliases: Sequence[str] | None = None) -> Artifact:
+    def finish_artifact(
+        self,
+        artifact: Artifact,
+        distributed_id: str | None = None,
+        aliases: Sequence[str] | None = None,
+    ) -> Artifact:
         raise NotImplementedFeatureError(
-            "finish_artifact (several runs writing one version) is not supported yet")
+            "finish_artifact (several runs writing one version) is not supported yet"
+        )
 
-    def link_artifact(self, artifact: Artifact, target_path: str,
-                      aliases: list[str] | None = None) -> None:
+    def link_artifact(
+        self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
+    ) -> None:
         raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
 
     def logged_artifacts(self) -> list[Artifact]:
-        return [Artifact._from_record(r, self._backend, self._settings) for r in
-                self._backend.run_versions(self.entity, self.project, self.id, used=False)]
+        return [
+            Artifact._from_record(r, self._backend, self._settings)
+            for r in self._backend.run_versions(self.entity, self.project, self.id, used=False)
+        ]
 
     def used_artifacts(self) -> list[Artifact]:
-        return [Artifact._from_record(r, self._backend, self._settings) for r in
-                self._backend.run_versions(self.entity, self.project, self.id, used=True)]
+        return [
+            Artifact._from_record(r, self._backend, self._settings)
+            for r in self._backend.run_versions(self.entity, self.project, self.id, used=True)
+        ]
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def finish(self, exit_code: int | None = None) -> None:
@@ -191,8 +216,12 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.finish(exit_code=1 if exc_type is not None else 0)
 
     def __repr__(self) -> str:
@@ -231,8 +260,9 @@ def init(
     naming.check_name(project, "project name")
     if config is not None and not isinstance(config, dict):
         config = dict(vars(config)) if hasattr(config, "__dict__") else dict(config)
-    record = backend.create_run(entity, project, run_id=id, name=name, job_type=job_type,
-                                group=group, config=config)
+    record = backend.create_run(
+        entity, project, run_id=id, name=name, job_type=job_type, group=group, config=config
+    )
     run = Run(record, backend, resolved, active=True)
     with _lock:
         previous = _current
@@ -255,16 +285,26 @@ def _require_run(operation: str) -> Run:
     return _current
 
 
-def log_artifact(artifact_or_path: Artifact | str | os.PathLike[str], name: str | None = None,
-                 type: str | None = None, aliases: Sequence[str] | None = None,
-                 tags: Sequence[str] | None = None) -> Artifact:
+def log_artifact(
+    artifact_or_path: Artifact | str | os.PathLike[str],
+    name: str | None = None,
+    type: str | None = None,
+    aliases: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> Artifact:
     """``log_artifact`` on the current run."""
-    return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type,
-                                                     aliases=aliases, tags=tags)
+    return _require_run("log_artifact").log_artifact(
+        artifact_or_path, name=name, type=type, aliases=aliases, tags=tags
+    )
 
 
-def use_artifact(artifact_or_name: Artifact | str, type: str | None = None,
-                 aliases: Sequence[str] | None = None, use_as: str | None = None) -> Artifact:
+def use_artifact(
+    artifact_or_name: Artifact | str,
+    type: str | None = None,
+    aliases: Sequence[str] | None = None,
+    use_as: str | None = None,
+) -> Artifact:
     """``use_artifact`` on the current run."""
-    return _require_run("use_artifact").use_artifact(artifact_or_name, type=type,
-                                                     aliases=aliases, use_as=use_as)
+    return _require_run("use_artifact").use_artifact(
+        artifact_or_name, type=type, aliases=aliases, use_as=use_as
+    )

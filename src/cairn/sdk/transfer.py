@@ -30,8 +30,9 @@ from cairn.manifest.digest import stored_blob
 from cairn.references import handler_for
 
 
-def upload_missing(manifest: Manifest, backend: Backend, cache: ObjectCache,
-                   staged: set[str]) -> int:
+def upload_missing(
+    manifest: Manifest, backend: Backend, cache: ObjectCache, staged: set[str]
+) -> int:
     """Upload the blobs of ``manifest`` the backend lacks; returns how many were sent."""
     sources: dict[str, ManifestEntry] = {}
     for e in manifest:
@@ -53,11 +54,13 @@ def upload_missing(manifest: Manifest, backend: Backend, cache: ObjectCache,
     if uploads:
         if any(u.trusted and u.path == str(cache.path_for(u.digest)) for u in uploads):
             # Cache objects can be written through a hard-linked download: re-check them first.
-            bad = {u.digest for u in uploads if u.trusted and u.path == str(cache.path_for(
-                u.digest))} - cache.valid(u.digest for u in uploads if u.trusted)
+            bad = {
+                u.digest for u in uploads if u.trusted and u.path == str(cache.path_for(u.digest))
+            } - cache.valid(u.digest for u in uploads if u.trusted)
             if bad:
                 raise BlobNotFoundError(
-                    f"{len(bad)} cached file(s) changed after they were added; add them again")
+                    f"{len(bad)} cached file(s) changed after they were added; add them again"
+                )
         backend.upload_blobs(uploads)
     return len(uploads)
 
@@ -74,8 +77,13 @@ def _existing_ok(dests: dict[str, str], cache: ObjectCache, workers: int) -> set
     return ok
 
 
-def fill_cache(hexes: Iterable[str], sizes: dict[str, int | None], backend: Backend,
-               cache: ObjectCache, workers: int) -> None:
+def fill_cache(
+    hexes: Iterable[str],
+    sizes: dict[str, int | None],
+    backend: Backend,
+    cache: ObjectCache,
+    workers: int,
+) -> None:
     """Make sure every blob is in the cache, fetching and verifying the absent ones."""
     wanted = set(hexes)
     absent = sorted(wanted - cache.valid(wanted))
@@ -128,9 +136,14 @@ def download(
         parent.mkdir(parents=True, exist_ok=True)
 
     if skip_cache:
-        plan = [BlobDownload(digest=dests[str(root / e.path)],
-                             dest=str(unique_tmp((root / e.path).parent)), size=e.size)
-                for e in todo]
+        plan = [
+            BlobDownload(
+                digest=dests[str(root / e.path)],
+                dest=str(unique_tmp((root / e.path).parent)),
+                size=e.size,
+            )
+            for e in todo
+        ]
         try:
             backend.fetch_blobs(plan)
             for e, b in zip(todo, plan, strict=True):
@@ -175,8 +188,9 @@ def _verify_and_place(tmp: Path, hexdigest: str, dest: Path) -> None:
 
     actual, _ = hash_path(tmp)
     if actual != hexdigest:
-        raise DigestMismatchError(f"downloaded bytes for {dest.name} hash to {actual}, "
-                                  f"expected {hexdigest}")
+        raise DigestMismatchError(
+            f"downloaded bytes for {dest.name} hash to {actual}, expected {hexdigest}"
+        )
     os.replace(tmp, dest)
 
 

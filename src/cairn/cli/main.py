@@ -1,0 +1,95 @@
+"""``cairn``: work with artifacts from the shell (and, with the server extra, run a server).
+
+Sub-command groups live in their own modules and are registered here; each calls the SDK (or,
+for ``cairn server``, starts ``cairn.server``) and never reaches into the core directly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import cairn
+from cairn.errors import CairnError
+
+app = typer.Typer(name="cairn", help="Versioning for datasets and models.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def fail(exc: CairnError) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def version() -> None:
+    """Print Cairn's version."""
+    typer.echo(cairn.__version__)
+
+
+@app.command()
+def put(
+    path: Annotated[Path, typer.Argument(help="A file or folder to log.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Artifact name.")],
+    type: Annotated[str, typer.Option("--type", "-t", help="Artifact type.")] = "dataset",
+    project: Annotated[str | None, typer.Option(help="Project (default: CAIRN_PROJECT).")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", "-a", help="Alias to set.")] = None,
+    description: Annotated[str | None, typer.Option(help="Description.")] = None,
+) -> None:
+    """Log a file or folder as a new version of an artifact."""
+    try:
+        art = cairn.Artifact(name, type=type, description=description)
+        if path.is_dir():
+            art.add_dir(str(path))
+        else:
+            art.add_file(str(path))
+        with cairn.init(project=project, job_type="cli-put") as run:
+            run.log_artifact(art, aliases=alias or [])
+    except CairnError as exc:
+        raise fail(exc) from None
+    typer.echo(f"{art.qualified_name}:{art.version} {art.digest} ({art.file_count} files)")
+
+
+@app.command()
+def get(
+    path: Annotated[str, typer.Argument(help="[[entity/]project/]name[:alias]")],
+    root: Annotated[Path | None, typer.Option(help="Where to put the files.")] = None,
+) -> None:
+    """Download a version (default: ./artifacts/<name>:<version>)."""
+    try:
+        art = cairn.Api().artifact(path)
+        out = art.download(root=str(root) if root else None)
+    except CairnError as exc:
+        raise fail(exc) from None
+    typer.echo(out)
+
+
+@app.command("ls")
+def list_(
+    path: Annotated[str | None, typer.Argument(help="[entity/]project, or an artifact path "
+                                                     "with ':' to list its files")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List collections of a project, or files of a version."""
+    api = cairn.Api()
+    try:
+        if path is not None and ":" in path:
+            art = api.artifact(path)
+            rows = [{"path": f.name, "size": f.size, "digest": f.digest} for f in art.files()]
+        else:
+            rows = [{"name": c.name, "type": c.type, "versions": len(c)}
+                    for c in api.artifact_collections(path)]
+    except CairnError as exc:
+        raise fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo("  ".join(str(v) for v in r.values()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
