@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
+from cairn.concurrency import map_by_size
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.service import Service
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def local_user_entity() -> str:
@@ -48,12 +44,6 @@ class LocalBackend(Service):
     def default_entity(self) -> str:
         return local_user_entity()
 
-    def _parallel(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        if len(items) <= 1:
-            return [fn(i) for i in items]
-        with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(fn, items))
-
     def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
         def put(b: BlobUpload) -> tuple[str, int]:
             size = self.blobs.put_file(b.digest, b.path, trusted=b.trusted)
@@ -61,7 +51,7 @@ class LocalBackend(Service):
                 progress(size)
             return b.digest, size
 
-        self.record_blobs(self._parallel(put, blobs))
+        self.record_blobs(map_by_size(put, blobs, lambda b: b.size, self.workers))
 
     def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
         def get(b: BlobDownload) -> None:
@@ -69,7 +59,7 @@ class LocalBackend(Service):
             if progress is not None:
                 progress(b.size or 0)
 
-        self._parallel(get, blobs)
+        map_by_size(get, blobs, lambda b: b.size, self.workers)
 
     def close(self) -> None:
         self.db.dispose()

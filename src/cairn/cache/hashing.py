@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.cache.memo import ChecksumMemo, now_ns
 from cairn.cache.objects import ObjectCache, hash_path
+from cairn.concurrency import map_by_size
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class FileDigest:
     digest: str  # base64 MD5
     hexdigest: str
     size: int
-    cached: Path | None  # the object-cache copy, when one was asked for
+    cached: str | None  # the object-cache copy, when one was asked for
 
 
 def _b64(hexdigest: str) -> str:
@@ -53,18 +53,17 @@ def hash_files(
             continue
         cached = None
         if cache is not None:
-            obj = cache.path_for(h)
-            if not obj.is_file():
+            if not cache.has(h):
                 todo.append(p)  # known digest, but the snapshot must still be taken
                 continue
-            cached = obj
+            cached = str(cache.path_for(h))
         results[p] = FileDigest(p, _b64(h), h, stats[p].st_size, cached)
         if progress is not None:
             progress(stats[p].st_size)
 
     def work(p: str) -> FileDigest:
         if cache is not None:
-            h, size, obj = cache.ingest_file(p)
+            h, size, obj = cache.ingest_file(p, remember=False)
             out = FileDigest(p, _b64(h), h, size, obj)
         else:
             h, size = hash_path(p)
@@ -73,11 +72,7 @@ def hash_files(
             progress(size)
         return out
 
-    if len(todo) <= 2:
-        fresh = [work(p) for p in todo]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            fresh = list(pool.map(work, todo))
+    fresh = map_by_size(work, todo, lambda p: stats[p].st_size, workers)
     remember = []
     for fd in fresh:
         results[fd.path] = fd
@@ -91,6 +86,11 @@ def hash_files(
         ) and st.st_size == fd.size:
             remember.append((fd.path, st, fd.hexdigest))
     memo.remember(remember, read_started_ns=started)
+    if cache is not None:
+        # The snapshots were written by us from the bytes we hashed: memoise them all at once.
+        memo.remember(
+            (fd.cached, os.stat(fd.cached), fd.hexdigest) for fd in fresh if fd.cached is not None
+        )
     return [results[p] for p in paths]
 
 

@@ -35,11 +35,13 @@ def unique_tmp(directory: Path, hint: str = "") -> Path:
     return directory / f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}{hint}"
 
 
-def copy_hashing(src: IO[bytes], dest: Path) -> tuple[str, int]:
-    """Copy a stream into a new file, returning (hex MD5, size) of what was written."""
+def copy_hashing(src: IO[bytes], dest: Path | str, mode: int = 0o644) -> tuple[str, int]:
+    """Copy a stream into a new file (created with ``mode``), returning (hex MD5, size)."""
     h = hashlib.md5()
     size = 0
-    with open(dest, "xb") as out:
+    # The mode applies to the name only: the descriptor we write through stays writable.
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with open(fd, "wb") as out:
         while chunk := src.read(CHUNK):
             h.update(chunk)
             out.write(chunk)
@@ -62,34 +64,47 @@ class ObjectCache:
         self.root = root
         self.tmp = root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
+        self._objects = os.path.join(root, "objects", "md5")
+        self._made: set[str] = set()  # fan-out folders known to exist (saves a mkdir per file)
         self.memo = memo if memo is not None else ChecksumMemo(root / "memo.db")
 
     def path_for(self, hexdigest: str) -> Path:
-        return self.root / "objects" / "md5" / hexdigest[:2] / hexdigest[2:]
+        return Path(self._objects, hexdigest[:2], hexdigest[2:])
+
+    def _str_path(self, hexdigest: str) -> str:
+        return os.path.join(self._objects, hexdigest[:2], hexdigest[2:])
 
     def new_tmp(self) -> Path:
         return unique_tmp(self.tmp)
 
     def has(self, hexdigest: str) -> bool:
-        return self.path_for(hexdigest).is_file()
+        return os.path.isfile(self._str_path(hexdigest))
 
-    def _publish(self, tmp: Path, hexdigest: str) -> Path:
-        final = self.path_for(hexdigest)
-        os.chmod(tmp, READ_ONLY)
-        final.parent.mkdir(parents=True, exist_ok=True)
+    def _publish(self, tmp: Path | str, hexdigest: str, *, remember: bool = True) -> str:
+        """Rename a verified, read-only temporary file into place; returns the object path."""
+        fan = os.path.join(self._objects, hexdigest[:2])
+        if fan not in self._made:
+            os.makedirs(fan, exist_ok=True)
+            self._made.add(fan)
+        final = os.path.join(fan, hexdigest[2:])
         os.replace(tmp, final)
-        self.memo.remember([(str(final), final.stat(), hexdigest)])
+        if remember:
+            self.memo.remember([(final, os.stat(final), hexdigest)])
         return final
 
-    def ingest_file(self, src: Path | str) -> tuple[str, int, Path]:
-        """Copy a file into the cache while hashing it: (hex MD5, size, object path)."""
-        tmp = self.new_tmp()
+    def ingest_file(self, src: Path | str, *, remember: bool = True) -> tuple[str, int, str]:
+        """Copy a file into the cache while hashing it: (hex MD5, size, object path).
+
+        With ``remember=False`` the caller memoises the object itself (in a batch).
+        """
+        tmp = os.path.join(self.tmp, f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}")
         try:
             with open(src, "rb") as f:
-                hexdigest, size = copy_hashing(f, tmp)
-            return hexdigest, size, self._publish(tmp, hexdigest)
+                hexdigest, size = copy_hashing(f, tmp, READ_ONLY)
+            return hexdigest, size, self._publish(tmp, hexdigest, remember=remember)
         finally:
-            tmp.unlink(missing_ok=True)
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
 
     def admit(self, tmp: Path, hexdigest: str) -> Path:
         """Verify a fetched temporary file against its digest and move it into place."""
@@ -100,19 +115,20 @@ class ObjectCache:
                 f"downloaded bytes for blob {hexdigest} hash to {actual}; discarded",
                 details={"expected": hexdigest, "actual": actual},
             )
-        return self._publish(tmp, hexdigest)
+        os.chmod(tmp, READ_ONLY)
+        return Path(self._publish(tmp, hexdigest))
 
     def valid(self, hexdigests: Iterable[str]) -> set[str]:
         """The objects present and intact; a changed object is evicted (and so not returned)."""
         stats: dict[str, os.stat_result] = {}
         by_path: dict[str, str] = {}
         for h in hexdigests:
-            p = self.path_for(h)
+            p = self._str_path(h)
             try:
-                stats[str(p)] = p.stat()
+                stats[p] = os.stat(p)
             except FileNotFoundError:
                 continue
-            by_path[str(p)] = h
+            by_path[p] = h
         known = self.memo.lookup(stats)
         good: set[str] = set()
         for path, h in by_path.items():
@@ -127,11 +143,14 @@ class ObjectCache:
                 Path(path).unlink(missing_ok=True)
         return good
 
-    def materialize(self, hexdigest: str, dest: Path, *, link: bool = True) -> None:
-        """Place the object at ``dest`` (hard link, else copy) via a temporary name."""
-        src = self.path_for(hexdigest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = unique_tmp(dest.parent)
+    def materialize(self, hexdigest: str, dest: Path | str, *, link: bool = True) -> None:
+        """Place the object at ``dest`` (hard link, else copy) via a temporary name.
+
+        The destination's folder must exist.
+        """
+        src = self._str_path(hexdigest)
+        parent = os.path.dirname(dest)
+        tmp = os.path.join(parent, f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}")
         try:
             linked = False
             if link:
@@ -144,7 +163,8 @@ class ObjectCache:
                 shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
         finally:
-            tmp.unlink(missing_ok=True)
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
 
     @staticmethod
     def b64(hexdigest: str) -> str:

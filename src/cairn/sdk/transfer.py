@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cairn.backend.base import Backend, BlobDownload, BlobUpload
 from cairn.cache import ObjectCache, hash_files
 from cairn.cache.hashing import walk_files
 from cairn.cache.objects import unique_tmp
+from cairn.concurrency import map_by_size
 from cairn.config import Settings
 from cairn.errors import (
     BlobNotFoundError,
@@ -96,17 +96,10 @@ def fill_cache(
         def admit(b: BlobDownload) -> None:
             cache.admit(Path(b.dest), b.digest)
 
-        _parallel(admit, plan, workers)
+        map_by_size(admit, plan, lambda b: b.size, workers)
     finally:
         for b in plan:
             Path(b.dest).unlink(missing_ok=True)
-
-
-def _parallel(fn, items: Sequence, workers: int) -> list:  # type: ignore[no-untyped-def,type-arg]
-    if len(items) <= 2:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
 
 
 def download(
@@ -129,17 +122,18 @@ def download(
     refs = [e for e in entries if e.ref is not None]
     out: dict[str, str] = {}
 
-    dests = {str(root / e.path): stored_blob(e.digest, dict(e.extra)) for e in stored}
+    where = {e.path: os.path.join(root, e.path) for e in stored}
+    dests = {where[e.path]: stored_blob(e.digest, dict(e.extra)) for e in stored}
     done = _existing_ok(dests, cache, workers)
-    todo = [e for e in stored if str(root / e.path) not in done]
-    for parent in {(root / e.path).parent for e in todo}:
-        parent.mkdir(parents=True, exist_ok=True)
+    todo = [e for e in stored if where[e.path] not in done]
+    for parent in {os.path.dirname(where[e.path]) for e in todo}:
+        os.makedirs(parent, exist_ok=True)
 
     if skip_cache:
         plan = [
             BlobDownload(
-                digest=dests[str(root / e.path)],
-                dest=str(unique_tmp((root / e.path).parent)),
+                digest=dests[where[e.path]],
+                dest=str(unique_tmp(Path(where[e.path]).parent)),
                 size=e.size,
             )
             for e in todo
@@ -147,24 +141,22 @@ def download(
         try:
             backend.fetch_blobs(plan)
             for e, b in zip(todo, plan, strict=True):
-                _verify_and_place(Path(b.dest), b.digest, root / e.path)
+                _verify_and_place(Path(b.dest), b.digest, Path(where[e.path]))
         finally:
             for b in plan:
                 Path(b.dest).unlink(missing_ok=True)
     else:
-        sizes = {dests[str(root / e.path)]: e.size for e in todo}
+        sizes = {dests[where[e.path]]: e.size for e in todo}
         fill_cache(sizes.keys(), sizes, backend, cache, workers)
         link = settings.link_mode == "hardlink"
 
         def place(e: ManifestEntry) -> None:
-            cache.materialize(dests[str(root / e.path)], root / e.path, link=link)
+            dest = where[e.path]
+            cache.materialize(dests[dest], dest, link=link)
 
-        _parallel(place, todo, workers)
-    cache.memo.remember(
-        (str(root / e.path), os.stat(root / e.path), dests[str(root / e.path)]) for e in todo
-    )
-    for e in stored:
-        out[e.path] = str(root / e.path)
+        map_by_size(place, todo, lambda e: e.size, workers)
+    cache.memo.remember((where[e.path], os.stat(where[e.path]), dests[where[e.path]]) for e in todo)
+    out.update(where)
 
     for e in refs:
         dest = root / e.path

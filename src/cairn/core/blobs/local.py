@@ -34,10 +34,14 @@ def _tmp_name(root: Path) -> Path:
     return root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
 
 
-def publish(tmp: Path, final: Path) -> None:
+def publish(tmp: Path, final: Path, made: set[str] | None = None) -> None:
     """Rename a verified temporary file into its content-addressed place."""
     os.chmod(tmp, READ_ONLY)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    parent = os.path.dirname(final)
+    if made is None or parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        if made is not None:
+            made.add(parent)
     os.replace(tmp, final)
 
 
@@ -64,6 +68,7 @@ class LocalBlobStore:
         self.root = Path(root)
         self.uri = self.root.as_uri() if self.root.is_absolute() else str(self.root)
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        self._made: set[str] = set()  # fan-out folders known to exist
 
     @classmethod
     def from_uri(cls, uri: str, **_options: Any) -> LocalBlobStore:
@@ -84,7 +89,7 @@ class LocalBlobStore:
             written = copy_verified(stream, tmp, digest)
             if size is not None and written != size:
                 raise DigestMismatchError(f"blob {digest}: expected {size} bytes, got {written}")
-            publish(tmp, final)
+            publish(tmp, final, self._made)
         except OSError as exc:
             raise StorageError(f"could not store blob {digest}: {exc}") from exc
         finally:
@@ -102,7 +107,7 @@ class LocalBlobStore:
             tmp = _tmp_name(self.root)
             try:
                 shutil.copyfile(path, tmp)
-                publish(tmp, final)
+                publish(tmp, final, self._made)
                 return final.stat().st_size
             except OSError as exc:
                 raise StorageError(f"could not store blob {digest}: {exc}") from exc
