@@ -324,9 +324,9 @@ class Service:
     def missing_blobs(self, digests: Iterable[str]) -> list[str]:
         """Which of these hex digests the store does not hold (answered from the database)."""
         wanted = list(dict.fromkeys(digests))
-        for d in wanted:
-            if not is_hex_md5(d):
-                raise ValidationError(f"{d!r} is not a hex MD5 digest")
+        bad = next((d for d in wanted if not is_hex_md5(d)), None)
+        if bad is not None:
+            raise ValidationError(f"{bad!r} is not a hex MD5 digest")
         present: set[str] = set()
         with self.db.read() as s:
             for chunk in _chunks(wanted):
@@ -372,17 +372,27 @@ class Service:
         tags = naming.clean_tags(tags)
         with self.db.read() as s:
             pending = self._pending(s, version_id)
-            base = None
-            if pending.incremental:
-                base = self._latest(s, pending.collection_id)
+            latest_now = self._latest(s, pending.collection_id)
+            latest_digest = latest_now.digest if latest_now is not None else None
+            base = latest_now if pending.incremental else None
             base_manifest = self._load_manifest(base) if base is not None else None
-        final = self._finalise_manifest(manifest, version_id, base_manifest)
-        self._check_blobs_present(final)
-        raw = final.to_bytes()
-        manifest_digest = hashlib.md5(raw).hexdigest()
-        if self.missing_blobs([manifest_digest]):
-            self.store_blob_stream(manifest_digest, io.BytesIO(raw), len(raw))
-        digest = final.digest()
+        # The digest counts only paths and entry digests, which finalising does not change.
+        digest = (
+            manifest
+            if base_manifest is None
+            else self._finalise_manifest(manifest, version_id, base_manifest)
+        ).digest()
+        final = manifest
+        manifest_digest = None
+        if latest_digest != digest:
+            final = self._finalise_manifest(manifest, version_id, base_manifest)
+            # Only a new version needs its blobs checked and its manifest stored; the same
+            # content as the latest version is answered from the database alone.
+            self._check_blobs_present(final)
+            raw = final.to_bytes()
+            manifest_digest = hashlib.md5(raw).hexdigest()
+            if self.missing_blobs([manifest_digest]):
+                self.store_blob_stream(manifest_digest, io.BytesIO(raw), len(raw))
 
         with self.db.write() as s:
             ver = self._pending(s, version_id)
@@ -393,7 +403,6 @@ class Service:
                     "another version was committed while this incremental version was being "
                     "prepared; log it again"
                 )
-            self._check_blobs_present(final, s)
             now = m.utcnow()
             if latest is not None and latest.digest == digest:
                 # Same content as the newest version: no new version; it gets the aliases.
@@ -403,6 +412,18 @@ class Service:
                 s.delete(ver)
                 s.flush()
                 return replace(self._version_record(s, latest), deduplicated=True)
+            if manifest_digest is None:
+                # Rare: the latest version changed between our read and this transaction, so
+                # this is a new version after all. Store its manifest now, admitting the blob
+                # in this same transaction (a second write transaction would wait on ours).
+                final = self._finalise_manifest(manifest, version_id, base_manifest)
+                raw = final.to_bytes()
+                manifest_digest = hashlib.md5(raw).hexdigest()
+                if s.get(m.Blob, manifest_digest) is None:
+                    self.blobs.put_stream(manifest_digest, io.BytesIO(raw), len(raw))
+                    s.add(m.Blob(digest=manifest_digest, size=len(raw)))
+                    s.flush()
+            self._check_blobs_present(final, s)
             index = (
                 s.execute(
                     update(m.Collection)
@@ -458,10 +479,10 @@ class Service:
             merged.add(e)
         out = Manifest()
         for e in merged:
-            if e.local_path is not None:
-                e = e.with_changes(local_path=None)
             if e.ref is None and e.birth_artifact_id is None:
-                e = e.with_changes(birth_artifact_id=version_id)
+                e = e.with_changes(birth_artifact_id=version_id, local_path=None)
+            elif e.local_path is not None:
+                e = e.with_changes(local_path=None)
             out.add(e)
         return out
 

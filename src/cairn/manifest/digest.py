@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,10 +56,11 @@ def check_b64_digest(digest: object, *, raw: bool = False) -> bytes:
     return out
 
 
+_HEX_MD5 = re.compile(r"[0-9a-f]{32}")
+
+
 def is_hex_md5(value: object) -> bool:
-    if not isinstance(value, str) or len(value) != 32:
-        return False
-    return all(c in "0123456789abcdef" for c in value)
+    return isinstance(value, str) and _HEX_MD5.fullmatch(value) is not None
 
 
 def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
