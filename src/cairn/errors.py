@@ -28,6 +28,7 @@ still write ``except KeyError`` or ``except ValueError``::
     ├── AuthenticationError (PermissionError)   no or bad API key
     ├── PermissionDeniedError (PermissionError) authenticated but not allowed
     ├── StorageError (OSError)            a blob store or transport failed
+    ├── ArtifactLogError                  background log_artifact calls failed (run.finish)
     ├── ServerError                       the server failed in a way the client cannot map
     └── NotImplementedFeatureError (NotImplementedError)
 
@@ -179,6 +180,10 @@ class PermissionDeniedError(CairnError, PermissionError):
 class StorageError(CairnError, OSError):
     code = "storage"
     http_status = 502
+
+
+class ArtifactLogError(CairnError):
+    code = "artifact_log_failed"
 
 
 class ServerError(CairnError):

@@ -79,8 +79,14 @@ class Backend(Protocol):
     def upload_blobs(
         self, blobs: Sequence[BlobUpload], progress: Progress | None = None
     ) -> None: ...
+    def add_entries(self, version_id: str, manifest: Manifest) -> int: ...
     def commit_version(
-        self, version_id: str, manifest: Manifest, *, aliases: Sequence[str], tags: Sequence[str]
+        self,
+        version_id: str,
+        manifest: Manifest | None,
+        *,
+        aliases: Sequence[str],
+        tags: Sequence[str],
     ) -> VersionRecord: ...
     def abort_version(self, version_id: str) -> None: ...
 

@@ -20,12 +20,13 @@ import hashlib
 import io
 import secrets
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from cairn import naming
@@ -39,12 +40,13 @@ from cairn.errors import (
     BlobNotFoundError,
     CollectionNotFoundError,
     ConflictError,
+    EntryConflictError,
     ProjectNotFoundError,
     RunNotFoundError,
     TypeConflictError,
     ValidationError,
 )
-from cairn.manifest import Manifest
+from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import is_hex_md5, stored_blob
 from cairn.records import (
     COMMITTED,
@@ -58,6 +60,7 @@ from cairn.records import (
     VersionUpdate,
 )
 
+T = TypeVar("T")
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
 _BATCH = 5000
 
@@ -154,7 +157,8 @@ class Service:
             if value is not None and (not isinstance(value, str) or len(value) > 128):
                 raise ValidationError(f"{label} must be a string of at most 128 characters")
         config = naming.clean_metadata(config) if config else {}
-        with self.db.write() as s:
+
+        def create(s: Session) -> RunRecord:
             proj = self._project(s, entity, project, create=True)
             self._check(s, proj, "write", f"project {entity}/{project}")
             rid = run_id or new_run_id()
@@ -172,6 +176,8 @@ class Service:
                 s.add(run)
                 s.flush()
             return self._run_record(s, run)
+
+        return self._write(create)
 
     def finish_run(self, entity: str, project: str, run_id: str, state: str = "finished") -> None:
         if state not in ("finished", "failed", "crashed"):
@@ -285,7 +291,12 @@ class Service:
         naming.check_name(spec.project, "project name")
         description = naming.check_description(spec.description)
         metadata = naming.clean_metadata(spec.metadata)
-        with self.db.write() as s:
+        if spec.distributed_id is not None and (
+            not isinstance(spec.distributed_id, str) or not 0 < len(spec.distributed_id) <= 256
+        ):
+            raise ValidationError("distributed_id must be a string of 1 to 256 characters")
+
+        def begin(s: Session) -> str:
             proj = self._project(s, spec.entity, spec.project, create=True)
             self._check(s, proj, "write", f"project {spec.entity}/{spec.project}")
             coll = self._collection(s, proj, spec.collection)
@@ -299,6 +310,20 @@ class Service:
                     f"with type {coll.type!r}; it cannot also have type {spec.type!r}",
                     details={"existing_type": coll.type},
                 )
+            if spec.distributed_id is not None:
+                # Parallel writers share one PENDING version per distributed id. The
+                # collection row lock serialises the find-or-create on PostgreSQL.
+                s.get_one(m.Collection, coll.id, with_for_update=True)
+                shared = s.scalar(
+                    select(m.Version).where(
+                        m.Version.collection_id == coll.id,
+                        m.Version.state == PENDING,
+                        m.Version.distributed_id == spec.distributed_id,
+                    )
+                )
+                if shared is not None:
+                    shared.updated_at = m.utcnow()
+                    return shared.public_id
             run_pk = None
             if spec.run_id is not None:
                 run = s.scalar(
@@ -321,6 +346,89 @@ class Service:
             s.flush()
             return ver.public_id
 
+        return self._write(begin)
+
+    def _write(self, fn: Callable[[Session], T], attempts: int = 4) -> T:
+        """Run ``fn`` in a write transaction, again if a concurrent writer created the same row.
+
+        Two replicas creating the same entity, project or collection at once: one insert wins
+        and the other violates a unique constraint; its retry then finds the row.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.db.write() as s:
+                    return fn(s)
+            except sa_exc.IntegrityError:
+                if attempt == attempts - 1:
+                    raise ConflictError("a concurrent change conflicted; try again") from None
+        raise AssertionError("unreachable")
+
+    def add_entries(self, version_id: str, manifest: Manifest) -> int:
+        """Merge entries into a shared PENDING version (``upsert_artifact``).
+
+        All or nothing: a path another writer already added with different content raises
+        EntryConflictError and this call adds nothing. The same path with the same content is
+        fine. Every stored entry's blob must already be in the store. Returns how many entries
+        were new.
+        """
+        self._check_blobs_present(manifest)
+        final = self._finalise_manifest(manifest, version_id, None)
+
+        def merge(s: Session) -> int:
+            ver = self._pending(s, version_id)
+            s.get_one(m.Collection, ver.collection_id, with_for_update=True)
+            existing: dict[str, str] = {}
+            paths = [e.path for e in final]
+            for chunk in _chunks(paths):
+                rows_found = s.execute(
+                    select(m.VersionFile.path, m.VersionFile.digest).where(
+                        m.VersionFile.version_id == ver.id, m.VersionFile.path.in_(chunk)
+                    )
+                ).all()
+                existing.update((p, d) for p, d in rows_found)
+            clashes = [e.path for e in final if e.path in existing and existing[e.path] != e.digest]
+            if clashes:
+                shown = ", ".join(repr(p) for p in clashes[:5])
+                raise EntryConflictError(
+                    f"another writer already added {len(clashes)} of these paths with different "
+                    f"content ({shown}); nothing from this upsert was added",
+                    details={"paths": clashes[:1000]},
+                )
+            rows = [self._file_row(ver.id, e) for e in final if e.path not in existing]
+            for chunk in _chunks(rows):
+                s.execute(insert(m.VersionFile), list(chunk))
+            ver.updated_at = m.utcnow()
+            return len(rows)
+
+        return self._write(merge)
+
+    @staticmethod
+    def _file_row(version_pk: int, e: ManifestEntry) -> dict[str, Any]:
+        return {
+            "version_id": version_pk,
+            "path": e.path,
+            "digest": e.digest,
+            "size": e.size,
+            "ref": e.ref,
+            "birth_artifact_id": e.birth_artifact_id,
+            "extra": dict(e.extra) if e.extra else None,
+            "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra)),
+        }
+
+    def _pending_entries(self, s: Session, version_pk: int) -> Manifest:
+        rows = s.scalars(select(m.VersionFile).where(m.VersionFile.version_id == version_pk))
+        return Manifest(
+            ManifestEntry(
+                path=r.path,
+                digest=r.digest,
+                size=r.size,
+                ref=r.ref,
+                birth_artifact_id=r.birth_artifact_id,
+                extra=dict(r.extra or {}),
+            )
+            for r in rows
+        )
+
     def missing_blobs(self, digests: Iterable[str]) -> list[str]:
         """Which of these hex digests the store does not hold (answered from the database)."""
         wanted = list(dict.fromkeys(digests))
@@ -338,13 +446,17 @@ class Service:
         items = list(dict.fromkeys(blobs))
         if not items:
             return
-        with self.db.write() as s:
+
+        def admit(s: Session) -> None:
             known: set[str] = set()
             for chunk in _chunks([d for d, _ in items]):
                 known.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))))
             rows = [{"digest": d, "size": n} for d, n in items if d not in known]
             for chunk in _chunks(rows):
                 s.execute(insert(m.Blob), list(chunk))
+
+        # Two clients uploading the same blob at once race to admit it; the retry sees it.
+        self._write(admit)
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
         """Verify and store one blob from a stream, then admit it."""
@@ -362,7 +474,7 @@ class Service:
     def commit_version(
         self,
         version_id: str,
-        manifest: Manifest,
+        manifest: Manifest | None,
         *,
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
@@ -372,6 +484,9 @@ class Service:
         tags = naming.clean_tags(tags)
         with self.db.read() as s:
             pending = self._pending(s, version_id)
+            upserted = manifest is None
+            if manifest is None:  # finishing a version that parallel writers upserted into
+                manifest = self._pending_entries(s, pending.id)
             latest_now = self._latest(s, pending.collection_id)
             latest_digest = latest_now.digest if latest_now is not None else None
             base = latest_now if pending.incremental else None
@@ -442,21 +557,10 @@ class Service:
             ver.committed_at = now
             ver.updated_at = now
             s.flush()
-            rows = [
-                {
-                    "version_id": ver.id,
-                    "path": e.path,
-                    "digest": e.digest,
-                    "size": e.size,
-                    "ref": e.ref,
-                    "birth_artifact_id": e.birth_artifact_id,
-                    "extra": dict(e.extra) if e.extra else None,
-                    "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra)),
-                }
-                for e in final
-            ]
-            for chunk in _chunks(rows):
-                s.execute(insert(m.VersionFile), list(chunk))
+            if not upserted:  # upserted entries already have their rows
+                rows = [self._file_row(ver.id, e) for e in final]
+                for chunk in _chunks(rows):
+                    s.execute(insert(m.VersionFile), list(chunk))
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
             s.flush()
@@ -849,7 +953,7 @@ class Service:
         with self.db.write() as s:
             stale = s.scalars(
                 select(m.Version.id).where(
-                    m.Version.state == PENDING, m.Version.created_at < cutoff
+                    m.Version.state == PENDING, m.Version.updated_at < cutoff
                 )
             ).all()
             if stale:

@@ -16,6 +16,8 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -87,6 +89,8 @@ class Artifact:
         self._backend: Backend | None = None
         self._settings: Settings | None = None
         self._draft_settings: Settings | None = None
+        self._logging: Future[None] | None = None  # set while a log runs in the background
+        self._pending_id: str | None = None  # the shared version this draft was upserted into
 
     # -- construction from a logged version -------------------------------------------------
     @classmethod
@@ -112,6 +116,8 @@ class Artifact:
 
     # -- helpers ------------------------------------------------------------------------------
     def _ensure_logged(self, operation: str) -> VersionRecord:
+        if self._record is None and self._logging is not None:
+            self.wait()  # logged in the background: its attributes are worth waiting for
         if self._record is None:
             raise ArtifactNotLoggedError(operation)
         return self._record
@@ -225,6 +231,9 @@ class Artifact:
 
     @property
     def state(self) -> str:
+        if self._record is None and self._logging is not None and self._logging.done():
+            with contextlib.suppress(Exception):
+                self.wait()
         return self._record.state if self._record is not None else PENDING
 
     @property
@@ -308,6 +317,8 @@ class Artifact:
         return len(self._loaded_manifest())
 
     def is_draft(self) -> bool:
+        if self._record is None and self._logging is not None:
+            self.wait()
         return self._record is None
 
     def finalize(self) -> None:
@@ -560,42 +571,107 @@ class Artifact:
         return self._added_local.get(os.path.abspath(os.fspath(local_path)))
 
     # -- logging ---------------------------------------------------------------------------------
-    def _log(self, run: Run, aliases: Sequence[str] | None, tags: Sequence[str] | None) -> None:
-        """Commit this draft as a version in the run's project (see DESIGN.md)."""
-        manifest = self._ensure_draft("log_artifact")
+    def _prepare_log(
+        self,
+        run: Run,
+        aliases: Sequence[str] | None,
+        tags: Sequence[str] | None,
+        distributed_id: str | None = None,
+    ) -> tuple[str, list[str], list[str]]:
+        """Check everything and open the PENDING version, in the caller's thread.
+
+        Bad input and conflicts (a collection of another type) are raised here, at the call,
+        before anything runs in the background. Returns (version id, aliases, tags).
+        """
+        self._ensure_draft("log_artifact")
         all_aliases = naming.clean_aliases([*self._aliases, *(aliases or [])])
         all_tags = naming.clean_tags([*self._tags, *(tags or [])])
         metadata = naming.clean_metadata(self._metadata)
-        backend, settings = run._backend, run._settings
-        cache = context.cache_for(settings)
-        self._final = True
-        try:
-            version_id = backend.begin_version(
-                VersionSpec(
-                    entity=run.entity,
-                    project=run.project,
-                    collection=self._name,
-                    type=self._type,
-                    description=self._description,
-                    metadata=metadata,
-                    run_id=run.id,
-                    incremental=self._incremental,
-                )
+        version_id = run._backend.begin_version(
+            VersionSpec(
+                entity=run.entity,
+                project=run.project,
+                collection=self._name,
+                type=self._type,
+                description=self._description,
+                metadata=metadata,
+                run_id=run.id,
+                distributed_id=distributed_id,
+                incremental=self._incremental,
             )
-            try:
-                transfer.upload_missing(manifest, backend, cache, self._staged)
-                record = backend.commit_version(
-                    version_id, manifest, aliases=all_aliases, tags=all_tags
-                )
-            except BaseException:
-                with contextlib.suppress(CairnError):
-                    backend.abort_version(version_id)
-                raise
+        )
+        self._final = True
+        return version_id, all_aliases, all_tags
+
+    def _upload_and_commit(
+        self, run: Run, version_id: str, aliases: list[str], tags: list[str]
+    ) -> None:
+        backend, settings = run._backend, run._settings
+        manifest = self._manifest
+        assert manifest is not None
+        try:
+            transfer.upload_missing(
+                manifest, backend, context.cache_for(settings), self._staged, silent=settings.silent
+            )
+            record = backend.commit_version(version_id, manifest, aliases=aliases, tags=tags)
         except BaseException:
+            with contextlib.suppress(CairnError):
+                backend.abort_version(version_id)
             self._final = False  # nothing was committed: the draft can be fixed and logged again
             raise
         self._bind(record, backend, settings)
         self._cleanup_staging()
+
+    def _log(
+        self,
+        run: Run,
+        aliases: Sequence[str] | None,
+        tags: Sequence[str] | None,
+        *,
+        background: bool = False,
+    ) -> None:
+        """Commit this draft as a version in the run's project (see DESIGN.md).
+
+        With ``background``, uploading and committing run in the run's worker thread and this
+        returns at once; ``wait()`` (or any attribute of the logged version) blocks until done.
+        """
+        version_id, all_aliases, all_tags = self._prepare_log(run, aliases, tags)
+        if background:
+            self._logging = run._submit(
+                self._upload_and_commit, run, version_id, all_aliases, all_tags
+            )
+        else:
+            self._upload_and_commit(run, version_id, all_aliases, all_tags)
+
+    def _upsert(
+        self, run: Run, distributed_id: str, aliases: Sequence[str] | None, *, finish: bool
+    ) -> None:
+        """Add this draft's entries to the version shared by ``distributed_id``; maybe commit."""
+        version_id, all_aliases, all_tags = self._prepare_log(run, aliases, None, distributed_id)
+        backend, settings = run._backend, run._settings
+        manifest = self._manifest
+        assert manifest is not None
+        try:
+            transfer.upload_missing(
+                manifest, backend, context.cache_for(settings), self._staged, silent=settings.silent
+            )
+            if len(manifest):
+                backend.add_entries(version_id, manifest)
+            if not finish:
+                self._pending_id = version_id
+                return
+            record = backend.commit_version(version_id, None, aliases=all_aliases, tags=all_tags)
+            if self._description is not None or self._metadata:
+                merged = {**record.metadata, **naming.clean_metadata(self._metadata)}
+                record = backend.update_version(
+                    record.id, VersionUpdate(description=self._description, metadata=merged)
+                )
+        except BaseException:
+            self._final = False
+            raise
+        finally:
+            self._cleanup_staging()
+        self._bind(record, backend, settings)
 
     def _cleanup_staging(self) -> None:
         if self._tmp_dir is not None:
@@ -604,7 +680,21 @@ class Artifact:
         self._staged.clear()
 
     def wait(self, timeout: int | None = None) -> Artifact:
-        """Block until logging has finished (logging is synchronous for now)."""
+        """Block until a background log has committed; re-raise its error if it failed.
+
+        Raises TimeoutError if ``timeout`` seconds pass first.
+        """
+        logging = self._logging
+        if logging is not None:
+            try:
+                logging.result(timeout=timeout)
+            except FutureTimeout:
+                raise TimeoutError(
+                    f"artifact {self._name} is still being logged after {timeout} s"
+                ) from None
+            finally:
+                if logging.done():
+                    self._logging = None
         return self
 
     def save(self, project: str | None = None, settings: Any = None) -> None:

@@ -7,9 +7,13 @@ are the same class, read-only.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +22,7 @@ from typing import Any
 from cairn import naming
 from cairn.backend.base import Backend
 from cairn.config import Settings
-from cairn.errors import NotImplementedFeatureError, ValidationError
+from cairn.errors import ArtifactLogError, NotImplementedFeatureError, ValidationError
 from cairn.records import RunRecord
 from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
@@ -42,6 +46,14 @@ class Run:
         self._settings = settings
         self._active = active
         self.config: dict[str, Any] = dict(record.config)
+        # One worker: background logs of a run commit in the order they were made.
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Artifact, Future[None]]] = []
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> Future[None]:
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"cairn-log-{self.id}")
+        return self._worker.submit(fn, *args)
 
     @classmethod
     def _from_record(cls, record: RunRecord, backend: Backend, settings: Settings) -> Run:
@@ -100,7 +112,9 @@ class Run:
         """Log an artifact (or a file, folder or URI) as an output of this run."""
         self._ensure_active("log_artifact")
         artifact = self._as_artifact(artifact_or_path, name, type)
-        artifact._log(self, aliases, tags)
+        artifact._log(self, aliases, tags, background=True)
+        if artifact._logging is not None:
+            self._pending.append((artifact, artifact._logging))
         return artifact
 
     def _as_artifact(
@@ -139,6 +153,7 @@ class Run:
             if art.is_draft():
                 # An unlogged draft is logged first; same content → the same version.
                 art._log(self, aliases, None)
+            art.wait()
         elif isinstance(artifact_or_name, str):
             from cairn.sdk.api import resolve_path
 
@@ -163,15 +178,32 @@ class Run:
         self._backend.use_version(self.entity, self.project, self.id, art.id, use_as)
         return art
 
+    def _distributed_id(self, distributed_id: str | None, operation: str) -> str:
+        did = distributed_id or self.group
+        if not did:
+            raise TypeError(
+                f"{operation} needs a distributed_id, or a run started with init(group=...): "
+                "every writer of one version must share it"
+            )
+        return did
+
     def upsert_artifact(
         self,
         artifact: Artifact,
         distributed_id: str | None = None,
         aliases: Sequence[str] | None = None,
     ) -> Artifact:
-        raise NotImplementedFeatureError(
-            "upsert_artifact (several runs writing one version) is not supported yet"
+        """Add the artifact's files to the PENDING version shared by ``distributed_id``.
+
+        Writers may be other processes or machines; ``distributed_id`` defaults to the run's
+        group. A path another writer added with different content raises EntryConflictError
+        (theirs is kept). Nothing is visible until ``finish_artifact``.
+        """
+        self._ensure_active("upsert_artifact")
+        artifact._upsert(
+            self, self._distributed_id(distributed_id, "upsert_artifact"), aliases, finish=False
         )
+        return artifact
 
     def finish_artifact(
         self,
@@ -179,9 +211,15 @@ class Run:
         distributed_id: str | None = None,
         aliases: Sequence[str] | None = None,
     ) -> Artifact:
-        raise NotImplementedFeatureError(
-            "finish_artifact (several runs writing one version) is not supported yet"
+        """Add the artifact's own files, then commit the shared version for every writer.
+
+        Later upserts with the same ``distributed_id`` start a new version.
+        """
+        self._ensure_active("finish_artifact")
+        artifact._upsert(
+            self, self._distributed_id(distributed_id, "finish_artifact"), aliases, finish=True
         )
+        return artifact
 
     def link_artifact(
         self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
@@ -202,16 +240,37 @@ class Run:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def finish(self, exit_code: int | None = None) -> None:
-        """End the run (``exit_code`` other than 0 marks it failed)."""
+        """End the run after its background logs have finished.
+
+        ``exit_code`` other than 0 marks it failed. Raises ArtifactLogError (naming each
+        artifact and its error) if any background log failed.
+        """
         global _current
         if not self._active:
             return
-        state = "finished" if not exit_code else "failed"
-        self._backend.finish_run(self.entity, self.project, self.id, state)
         self._active = False
+        failures = []
+        for art, fut in self._pending:
+            try:
+                fut.result()
+            except Exception as exc:  # noqa: BLE001 - each failure is reported below
+                failures.append(f"{art._name}: {type(exc).__name__}: {exc}")
+            art._logging = None if fut.done() and fut.exception() is None else art._logging
+        self._pending.clear()
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
+        state = "finished" if not exit_code and not failures else "failed"
+        self._backend.finish_run(self.entity, self.project, self.id, state)
         with _lock:
             if _current is self:
                 _current = None
+        if failures:
+            raise ArtifactLogError(
+                f"{len(failures)} artifact log(s) of run {self.path} failed:\n  "
+                + "\n  ".join(failures),
+                details={"failures": failures},
+            )
 
     def __enter__(self) -> Run:
         return self
@@ -222,7 +281,12 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.finish(exit_code=1 if exc_type is not None else 0)
+        if exc_type is None:
+            self.finish(exit_code=0)
+            return
+        # Already failing: finish, but do not let a log failure hide the original error.
+        with contextlib.suppress(ArtifactLogError):
+            self.finish(exit_code=1)
 
     def __repr__(self) -> str:
         return f"<Run {self.path} ({self.name}, {'running' if self._active else self.state})>"
@@ -270,7 +334,29 @@ def init(
         previous.finish()
     with _lock:
         _current = run
+    _register_exit_hook()
     return run
+
+
+_hooked = False
+
+
+def _register_exit_hook() -> None:
+    """At normal interpreter exit, finish the current run so no pending log is lost."""
+    global _hooked
+    if _hooked:
+        return
+    _hooked = True
+
+    def _at_exit() -> None:
+        run = _current
+        if run is not None:
+            try:
+                run.finish()
+            except ArtifactLogError as exc:
+                print(f"cairn: {exc}", file=sys.stderr)
+
+    atexit.register(_at_exit)
 
 
 def finish(exit_code: int | None = None) -> None:

@@ -28,10 +28,16 @@ from cairn.errors import (
 from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.references import handler_for
+from cairn.sdk.progress import progress_bar
 
 
 def upload_missing(
-    manifest: Manifest, backend: Backend, cache: ObjectCache, staged: set[str]
+    manifest: Manifest,
+    backend: Backend,
+    cache: ObjectCache,
+    staged: set[str],
+    *,
+    silent: bool = True,
 ) -> int:
     """Upload the blobs of ``manifest`` the backend lacks; returns how many were sent."""
     sources: dict[str, ManifestEntry] = {}
@@ -61,7 +67,8 @@ def upload_missing(
                 raise BlobNotFoundError(
                     f"{len(bad)} cached file(s) changed after they were added; add them again"
                 )
-        backend.upload_blobs(uploads)
+        with progress_bar(sum(u.size for u in uploads), "uploading", silent=silent) as advance:
+            backend.upload_blobs(uploads, advance)
     return len(uploads)
 
 
@@ -83,6 +90,8 @@ def fill_cache(
     backend: Backend,
     cache: ObjectCache,
     workers: int,
+    *,
+    silent: bool = True,
 ) -> None:
     """Make sure every blob is in the cache, fetching and verifying the absent ones."""
     wanted = set(hexes)
@@ -91,7 +100,9 @@ def fill_cache(
         return
     plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
     try:
-        backend.fetch_blobs(plan)
+        total = sum(b.size or 0 for b in plan)
+        with progress_bar(total, "downloading", silent=silent) as advance:
+            backend.fetch_blobs(plan, advance)
 
         def admit(b: BlobDownload) -> None:
             cache.admit(Path(b.dest), b.digest)
@@ -147,7 +158,7 @@ def download(
                 Path(b.dest).unlink(missing_ok=True)
     else:
         sizes = {dests[where[e.path]]: e.size for e in todo}
-        fill_cache(sizes.keys(), sizes, backend, cache, workers)
+        fill_cache(sizes.keys(), sizes, backend, cache, workers, silent=settings.silent)
         link = settings.link_mode == "hardlink"
 
         def place(e: ManifestEntry) -> None:
