@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from cairn.manifest import Manifest
@@ -119,5 +120,8 @@ class Backend(Protocol):
     # changing
     def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord: ...
     def delete_version(self, version_id: str, *, delete_aliases: bool) -> None: ...
+
+    # maintenance
+    def collect_garbage(self, *, pending_older_than: timedelta) -> int: ...
 
     def close(self) -> None: ...

@@ -91,5 +91,26 @@ def list_(
         typer.echo("  ".join(str(v) for v in r.values()))
 
 
+@app.command()
+def gc(
+    pending_older_than: Annotated[
+        float, typer.Option(help="Drop PENDING versions idle for more than this many hours.")
+    ] = 24.0,
+) -> None:
+    """Clean up: drop versions that were started but never committed (abandoned logs)."""
+    from datetime import timedelta
+
+    from cairn.sdk import context
+
+    if pending_older_than < 0:
+        raise typer.BadParameter("--pending-older-than must be >= 0")
+    try:
+        backend = context.backend_for(context.settings())
+        dropped = backend.collect_garbage(pending_older_than=timedelta(hours=pending_older_than))
+    except CairnError as exc:
+        raise fail(exc) from None
+    typer.echo(f"dropped {dropped} abandoned pending version(s)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
