@@ -69,16 +69,16 @@ class ObjectCache:
         self.memo = memo if memo is not None else ChecksumMemo(root / "memo.db")
 
     def path_for(self, hexdigest: str) -> Path:
-        return Path(self._objects, hexdigest[:2], hexdigest[2:])
+        return Path(self.object_path(hexdigest))
 
-    def _str_path(self, hexdigest: str) -> str:
+    def object_path(self, hexdigest: str) -> str:
         return os.path.join(self._objects, hexdigest[:2], hexdigest[2:])
 
     def new_tmp(self) -> Path:
         return unique_tmp(self.tmp)
 
     def has(self, hexdigest: str) -> bool:
-        return os.path.isfile(self._str_path(hexdigest))
+        return os.path.isfile(self.object_path(hexdigest))
 
     def _publish(self, tmp: Path | str, hexdigest: str, *, remember: bool = True) -> str:
         """Rename a verified, read-only temporary file into place; returns the object path."""
@@ -123,7 +123,7 @@ class ObjectCache:
         stats: dict[str, os.stat_result] = {}
         by_path: dict[str, str] = {}
         for h in hexdigests:
-            p = self._str_path(h)
+            p = self.object_path(h)
             try:
                 stats[p] = os.stat(p)
             except FileNotFoundError:
@@ -148,7 +148,7 @@ class ObjectCache:
 
         The destination's folder must exist.
         """
-        src = self._str_path(hexdigest)
+        src = self.object_path(hexdigest)
         parent = os.path.dirname(dest)
         tmp = os.path.join(parent, f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}")
         try:

@@ -55,14 +55,13 @@ def upload_missing(
                 f"entry {e.path!r}: the store lacks its bytes (blob {h}) and this artifact has "
                 "no local copy to upload"
             )
-        trusted = e.local_path in staged or e.local_path == str(cache.path_for(h))
+        trusted = e.local_path in staged or e.local_path == cache.object_path(h)
         uploads.append(BlobUpload(digest=h, path=e.local_path, size=e.size or 0, trusted=trusted))
     if uploads:
-        if any(u.trusted and u.path == str(cache.path_for(u.digest)) for u in uploads):
+        cached = [u.digest for u in uploads if u.trusted and u.path == cache.object_path(u.digest)]
+        if cached:
             # Cache objects can be written through a hard-linked download: re-check them first.
-            bad = {
-                u.digest for u in uploads if u.trusted and u.path == str(cache.path_for(u.digest))
-            } - cache.valid(u.digest for u in uploads if u.trusted)
+            bad = set(cached) - cache.valid(cached)
             if bad:
                 raise BlobNotFoundError(
                     f"{len(bad)} cached file(s) changed after they were added; add them again"

@@ -31,7 +31,25 @@ def _check(digest: str) -> str:
 
 
 def _tmp_name(root: Path) -> Path:
-    return root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
+    return Path(os.path.join(root, "tmp", f"{os.getpid()}-{uuid.uuid4().hex}"))
+
+
+SMALL = 1 << 16
+
+
+def copy_file(src: str, dest: str | Path) -> None:
+    """Copy a file into a new path: one read and one write for small files (most of them),
+    the kernel's copy for big ones."""
+    if os.path.getsize(src) <= SMALL:
+        with open(src, "rb") as f:
+            data = f.read()
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    else:
+        shutil.copyfile(src, dest)
 
 
 def publish(tmp: Path, final: Path, made: set[str] | None = None) -> None:
@@ -77,7 +95,7 @@ class LocalBlobStore:
         return cls(Path(path).expanduser().resolve())
 
     def path_for(self, digest: str) -> Path:
-        return self.root / blob_key(_check(digest))
+        return Path(os.path.join(self.root, blob_key(_check(digest))))
 
     def has_many(self, digests: Iterable[str]) -> set[str]:
         return {d for d in digests if self.path_for(d).is_file()}
@@ -98,15 +116,17 @@ class LocalBlobStore:
 
     def put_file(self, digest: str, path: str, *, trusted: bool = False) -> int:
         final = self.path_for(digest)
-        if final.is_file():
-            return final.stat().st_size
+        try:
+            return os.stat(final).st_size  # already stored: content-addressed, so nothing to do
+        except FileNotFoundError:
+            pass
         if trusted:
             # The caller hashed exactly these bytes (a read-only cache object), so an
             # in-kernel copy is enough. Never a hard link: the cache's files are linked into
             # users' download folders, and an edit there must not reach the store.
             tmp = _tmp_name(self.root)
             try:
-                shutil.copyfile(path, tmp)
+                copy_file(path, tmp)
                 publish(tmp, final, self._made)
                 return final.stat().st_size
             except OSError as exc:
@@ -127,7 +147,7 @@ class LocalBlobStore:
         if not src.is_file():
             raise BlobNotFoundError(f"blob {digest} is not in the store")
         # A copy, not a link, for the same reason as in put_file.
-        shutil.copyfile(src, dest)
+        copy_file(str(src), dest)
 
     def size(self, digest: str) -> int | None:
         try:
