@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import backends
+from tests.seaweed import seaweed_session as seaweed  # noqa: F401  (one S3 server per session)
 
 
 @dataclass

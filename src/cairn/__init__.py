@@ -14,8 +14,7 @@ from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.entry import ArtifactManifestEntry
 from cairn.sdk.run import Run, finish, init, log_artifact, use_artifact
-
-__version__ = "0.1.0"
+from cairn.version import __version__
 
 __all__ = [
     "Api",

@@ -17,13 +17,14 @@ and :meth:`Service.collect_garbage` removes after an expiry.
 from __future__ import annotations
 
 import hashlib
-import io
+import itertools
 import secrets
 import string
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
@@ -78,12 +79,28 @@ def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]
         yield items[i : i + size]
 
 
-def _bulk_insert(s: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
-    """Insert many rows with Core executemany (the ORM's bulk path costs several times more)."""
+def _bulk_insert(s: Session, model: type[m.Base], rows: Iterable[dict[str, Any]]) -> None:
+    """Insert many rows with Core executemany (the ORM's bulk path costs several times more),
+    a chunk at a time so a million rows never exist as one list."""
     conn = s.connection()
     table = cast(Table, model.__table__)
-    for chunk in _chunks(rows):
-        conn.execute(insert(table), list(chunk))
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, _BATCH)):
+        conn.execute(insert(table), chunk)
+
+
+class _HashingWriter:
+    """A binary file wrapper that MD5s what is written through it."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self.f = f
+        self.md5 = hashlib.md5()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.md5.update(data)
+        self.size += len(data)
+        return self.f.write(data)
 
 
 class Service:
@@ -509,10 +526,7 @@ class Service:
             # Only a new version needs its blobs checked and its manifest stored; the same
             # content as the latest version is answered from the database alone.
             self._check_blobs_present(final)
-            raw = final.to_bytes()
-            manifest_digest = hashlib.md5(raw).hexdigest()
-            if self.missing_blobs([manifest_digest]):
-                self.store_blob_stream(manifest_digest, io.BytesIO(raw), len(raw))
+            manifest_digest = self._store_manifest(final)
 
         with self.db.write() as s:
             ver = self._pending(s, version_id)
@@ -537,12 +551,7 @@ class Service:
                 # this is a new version after all. Store its manifest now, admitting the blob
                 # in this same transaction (a second write transaction would wait on ours).
                 final = self._finalise_manifest(manifest, version_id, base_manifest)
-                raw = final.to_bytes()
-                manifest_digest = hashlib.md5(raw).hexdigest()
-                if s.get(m.Blob, manifest_digest) is None:
-                    self.blobs.put_stream(manifest_digest, io.BytesIO(raw), len(raw))
-                    s.add(m.Blob(digest=manifest_digest, size=len(raw)))
-                    s.flush()
+                manifest_digest = self._store_manifest(final, session=s)
             self._check_blobs_present(final, s)
             index = (
                 s.execute(
@@ -563,11 +572,31 @@ class Service:
             ver.updated_at = now
             s.flush()
             if not upserted:  # upserted entries already have their rows
-                _bulk_insert(s, m.VersionFile, [self._file_row(ver.id, e) for e in final])
+                _bulk_insert(s, m.VersionFile, (self._file_row(ver.id, e) for e in final))
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
             s.flush()
             return self._version_record(s, ver)
+
+    def _store_manifest(self, manifest: Manifest, session: Session | None = None) -> str:
+        """Write the manifest's canonical JSON to the store as a blob; return its digest.
+
+        Streamed through a temporary file, so a huge manifest is never one string in memory.
+        With ``session``, the blob is admitted in that (already open) write transaction.
+        """
+        with tempfile.TemporaryFile() as f:
+            writer = _HashingWriter(f)
+            manifest.write_canonical(writer)  # type: ignore[arg-type]
+            digest = writer.md5.hexdigest()
+            f.seek(0)
+            if session is None:
+                if self.missing_blobs([digest]):
+                    self.store_blob_stream(digest, f, writer.size)
+            elif session.get(m.Blob, digest) is None:
+                self.blobs.put_stream(digest, f, writer.size)
+                session.add(m.Blob(digest=digest, size=writer.size))
+                session.flush()
+        return digest
 
     def _pending(self, s: Session, version_id: str) -> m.Version:
         ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))

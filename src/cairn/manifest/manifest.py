@@ -15,13 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import IO, Any
 
 from cairn.errors import ValidationError
 from cairn.manifest.digest import check_b64_digest, version_digest
 from cairn.manifest.paths import normalize_entry_path
 
 STORAGE_POLICY = "wandb-storage-policy-v1"
+# One shared empty mapping: a manifest of a million entries should not hold a million dicts.
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 STORAGE_POLICY_CONFIG = {"storageLayout": "V2"}
 
 
@@ -39,7 +42,7 @@ class ManifestEntry:
     size: int | None = None
     ref: str | None = None
     birth_artifact_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=lambda: _NO_EXTRA)
     local_path: str | None = field(default=None, compare=False)
 
     @property
@@ -154,6 +157,21 @@ class Manifest:
     def to_bytes(self) -> bytes:
         """Canonical bytes: sorted keys, no whitespace; same manifest → same bytes."""
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
+
+    def write_canonical(self, out: IO[bytes]) -> None:
+        """Write exactly :meth:`to_bytes`, one entry at a time (no whole-document copy)."""
+        dump = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+        out.write(b'{"contents":{')
+        for i, path in enumerate(sorted(self._entries)):
+            if i:
+                out.write(b",")
+            out.write(f"{dump(path)}:{dump(self._entries[path].to_json())}".encode())
+        tail = {
+            "storagePolicy": STORAGE_POLICY,
+            "storagePolicyConfig": STORAGE_POLICY_CONFIG,
+            "version": self.version,
+        }
+        out.write(b"}," + dump(tail)[1:].encode())
 
     @classmethod
     def from_json(cls, data: object) -> Manifest:
