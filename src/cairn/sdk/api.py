@@ -14,6 +14,7 @@ from cairn.naming import ArtifactPath
 from cairn.records import CollectionRecord
 from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.fields import record_field
 from cairn.sdk.run import Run
 
 
@@ -42,37 +43,17 @@ class ArtifactCollection:
     ) -> ArtifactCollection:
         return cls(backend.get_collection(entity, project, name), backend, settings)
 
-    @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def type(self) -> str:
-        return self._record.type
-
-    @property
-    def entity(self) -> str:
-        return self._record.entity
-
-    @property
-    def project(self) -> str:
-        return self._record.project
-
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def description(self) -> str | None:
-        return self._record.description
+    name: record_field[str] = record_field()
+    type: record_field[str] = record_field()
+    entity: record_field[str] = record_field()
+    project: record_field[str] = record_field()
+    id: record_field[str] = record_field()
+    description: record_field[str | None] = record_field()
+    created_at: record_field[datetime] = record_field()
 
     @property
     def aliases(self) -> list[str]:
         return list(self._record.aliases)
-
-    @property
-    def created_at(self) -> datetime:
-        return self._record.created_at
 
     def is_sequence(self) -> bool:
         return True

@@ -26,6 +26,7 @@ from cairn.errors import ArtifactLogError, NotImplementedFeatureError, Validatio
 from cairn.records import RunRecord
 from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.fields import record_field
 
 _current: Run | None = None
 _lock = threading.Lock()
@@ -59,42 +60,16 @@ class Run:
     def _from_record(cls, record: RunRecord, backend: Backend, settings: Settings) -> Run:
         return cls(record, backend, settings, active=False)
 
-    # -- attributes --------------------------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        return self._record.id
-
-    @property
-    def name(self) -> str:
-        return self._record.name
-
-    @property
-    def entity(self) -> str:
-        return self._record.entity
-
-    @property
-    def project(self) -> str:
-        return self._record.project
-
-    @property
-    def job_type(self) -> str | None:
-        return self._record.job_type
-
-    @property
-    def group(self) -> str | None:
-        return self._record.group
-
-    @property
-    def path(self) -> str:
-        return self._record.path
-
-    @property
-    def state(self) -> str:
-        return self._record.state
-
-    @property
-    def created_at(self) -> datetime:
-        return self._record.created_at
+    # -- attributes (read from the run's record) -------------------------------------------
+    id: record_field[str] = record_field()
+    name: record_field[str] = record_field()
+    entity: record_field[str] = record_field()
+    project: record_field[str] = record_field()
+    job_type: record_field[str | None] = record_field()
+    group: record_field[str | None] = record_field()
+    path: record_field[str] = record_field()
+    state: record_field[str] = record_field()
+    created_at: record_field[datetime] = record_field()
 
     def _ensure_active(self, operation: str) -> None:
         if not self._active:
