@@ -10,6 +10,17 @@ from typing import Any
 
 from cairn import errors
 from cairn.errors import ArtifactFinalizedError, ArtifactNotLoggedError
+from cairn.media import (
+    Audio,
+    Classes,
+    Html,
+    Image,
+    JoinedTable,
+    Object3D,
+    Table,
+    Video,
+    data_types,
+)
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.entry import ArtifactManifestEntry
@@ -22,8 +33,17 @@ __all__ = [
     "ArtifactFinalizedError",
     "ArtifactManifestEntry",
     "ArtifactNotLoggedError",
+    "Audio",
+    "Classes",
+    "Html",
+    "Image",
+    "JoinedTable",
+    "Object3D",
     "Run",
+    "Table",
+    "Video",
     "__version__",
+    "data_types",
     "errors",
     "finish",
     "init",

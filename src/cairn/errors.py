@@ -9,7 +9,8 @@ still write ``except KeyError`` or ``except ValueError``::
     │   └── ArtifactFinalizedError        draft is frozen (logged or finalized)
     ├── ValidationError (ValueError)      bad name, type, alias, tag, metadata, path, URI
     │   ├── InvalidPathError              entry path is absolute, has '..', NUL, ...
-    │   └── LocalPathError (FileNotFoundError)  add_file/add_dir given no such file/folder
+    │   ├── LocalPathError (FileNotFoundError)  add_file/add_dir given no such file/folder
+    │   └── ColumnTypeError (TypeError)   a Table cell does not fit its column's type
     ├── ConflictError (ValueError)
     │   ├── TypeConflictError             a collection keeps one type
     │   ├── EntryConflictError            same path added twice with different content
@@ -97,6 +98,10 @@ class LocalPathError(ValidationError, FileNotFoundError):
     code = "local_path"
 
     __str__ = CairnError.__str__
+
+
+class ColumnTypeError(ValidationError, TypeError):
+    code = "column_type"
 
 
 class ConflictError(CairnError, ValueError):

@@ -511,19 +511,45 @@ class Artifact:
         return [ArtifactManifestEntry(e, self) for e in added]
 
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        """Store a rich object (Table, Image, …) at ``name``: ``name.<kind>.json`` + its media.
+
+        Returns the entry of the JSON file. Raises ValueError for an unsupported object.
+        """
         self._ensure_draft("add")
-        raise NotImplementedFeatureError(
-            "storing rich objects (Table, Image, ...) with add() is not supported yet"
-        )
+        from cairn import media
+
+        staging = Path(tempfile.mkdtemp(prefix="add-", dir=self._staging_dir()))
+        try:
+            files = media.serialize(obj, name, staging)
+            entries = [
+                self.add_file(str(local), name=path, overwrite=overwrite) for path, local in files
+            ]
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return entries[0]
 
     def __setitem__(self, name: str, item: Any) -> ArtifactManifestEntry:
         return self.add(item, name)
 
     def get(self, name: str) -> Any:
+        """Rebuild the rich object stored at ``name`` by :meth:`add`.
+
+        Raises ArtifactNotLoggedError on a draft and KeyError if nothing is stored there.
+        """
         self._ensure_logged("get")
-        raise NotImplementedFeatureError(
-            "reading rich objects (Table, Image, ...) with get() is not supported yet"
-        )
+        from cairn import media
+
+        manifest = self._loaded_manifest()
+
+        def read(path: str) -> Path | None:
+            if path not in manifest:
+                return None
+            return Path(self._download_entries([path], root=None, skip_cache=None)[path])
+
+        def list_paths(prefix: str) -> list[str]:
+            return manifest.paths_under(normalize_entry_path(prefix))
+
+        return media.deserialize(name, read, list_paths)
 
     def __getitem__(self, name: str) -> Any:
         return self.get(name)
