@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
@@ -12,8 +13,7 @@ from cairn.cache.memo import ChecksumMemo
 from cairn.cache.objects import hash_path
 from cairn.errors import DigestMismatchError, NotFoundError, ValidationError
 from cairn.manifest import ManifestEntry, hex_to_b64, normalize_entry_path
-
-DEFAULT_MAX_OBJECTS = 10_000_000
+from cairn.references.entries import member_name, object_limit, too_many
 
 
 def file_uri(path: str) -> str:
@@ -31,11 +31,22 @@ class FileHandler:
     def __init__(self, memo: ChecksumMemo) -> None:
         self.memo = memo
 
+    @classmethod
+    def create(cls, memo: ChecksumMemo, env: Mapping[str, str]) -> FileHandler:
+        return cls(memo)
+
     def store(
         self, uri: str, name: str | None, *, checksum: bool, max_objects: int | None
     ) -> list[ManifestEntry]:
+        """Entries for a file, or for every file under a directory (symlinks followed).
+
+        Raises:
+            NotFoundError: nothing at the path.
+            ValidationError: the directory holds more than ``max_objects`` files; a file URI
+                that names a host.
+        """
         path = local_path_of(uri)
-        limit = DEFAULT_MAX_OBJECTS if max_objects is None else max_objects
+        limit = object_limit(max_objects)
         base = os.path.basename(path.rstrip("/"))
         if not checksum:
             # Only the URI is recorded: a directory is not walked, and a new version appears
@@ -52,21 +63,25 @@ class FileHandler:
             raise NotFoundError(f"reference {uri!r}: no file or directory at {path}")
         files = walk_files(Path(path))
         if len(files) > limit:
-            raise ValidationError(
-                f"reference {uri!r} expands to {len(files)} files, more than max_objects="
-                f"{limit}; raise max_objects or reference a narrower directory"
-            )
+            raise too_many(uri, limit)
         digests = hash_files([f for f, _ in files], self.memo)
         out = []
         for (full, rel), fd in zip(files, digests, strict=True):
-            entry_name = normalize_entry_path(f"{name}/{rel}" if name else rel)
+            entry_name = member_name(name, rel)
             out.append(
                 ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size, ref=file_uri(full))
             )
         return out
 
     def load(self, entry: ManifestEntry, dest: str) -> None:
-        assert entry.ref is not None
+        """Copy the referenced file to ``dest`` if it still hashes to the recorded digest.
+
+        Raises:
+            NotFoundError: the file is gone.
+            DigestMismatchError: the file changed since it was logged.
+        """
+        if entry.ref is None:
+            raise ValidationError(f"entry {entry.path!r} is not a reference")
         path = local_path_of(entry.ref)
         if not os.path.isfile(path):
             raise NotFoundError(f"entry {entry.path!r}: referenced file {path} is missing")

@@ -492,7 +492,8 @@ class Artifact:
         checksum: bool = True,
         max_objects: int | None = None,
     ) -> Sequence[ArtifactManifestEntry]:
-        """Track data that stays where it is (``file://`` for now)."""
+        """Track data that stays where it is: file, http(s), s3, gs and Azure Blob URIs;
+        other schemes are tracked by URI only (see :mod:`cairn.references`)."""
         self._ensure_draft("add_reference")
         if isinstance(uri, ArtifactManifestEntry):
             raise NotImplementedFeatureError(

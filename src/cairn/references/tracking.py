@@ -1,0 +1,43 @@
+"""References with a scheme Cairn cannot read (``ftp://``, ``hdfs://``, ``azure://``, …).
+
+The URI is tracked as is: it is the digest (so a new version appears only when the URI changes),
+the size is unknown, and nothing is listed or fetched. Downloading such an entry raises
+:class:`~cairn.errors.NotImplementedFeatureError`, which ``download(allow_missing_references=True)``
+skips like any other reference it cannot fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import unquote, urlparse
+
+from cairn.cache.memo import ChecksumMemo
+from cairn.errors import NotImplementedFeatureError
+from cairn.manifest import ManifestEntry
+from cairn.references.entries import display_uri, single_name
+
+
+class TrackingHandler:
+    @classmethod
+    def create(cls, memo: ChecksumMemo, env: Mapping[str, str]) -> TrackingHandler:
+        return cls()
+
+    def store(
+        self, uri: str, name: str | None, *, checksum: bool, max_objects: int | None
+    ) -> list[ManifestEntry]:
+        """One entry named ``name`` or the URI's last path segment (else its host).
+
+        Raises:
+            ValidationError: no name was given and none can be inferred.
+        """
+        parsed = urlparse(uri)
+        path = unquote(parsed.path).rstrip("/") or parsed.netloc
+        return [ManifestEntry(path=single_name(uri, name, path), digest=uri, ref=uri)]
+
+    def load(self, entry: ManifestEntry, dest: str) -> None:
+        """Always raises NotImplementedFeatureError: these references are tracked only."""
+        scheme = urlparse(entry.ref or "").scheme
+        raise NotImplementedFeatureError(
+            f"entry {entry.path!r} ({display_uri(entry.ref or '')}): {scheme}:// references are "
+            "tracked, not downloadable; Cairn reads file, http(s), s3, gs and Azure Blob URIs"
+        )
