@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from cairn.sdk.run import Run
 
 Policy = Literal["mutable", "immutable"]
+# How an entry of a logged artifact is named as a URI (ours, and W&B's spelling).
+ARTIFACT_URI_SCHEMES = ("cairn-artifact://", "wandb-artifact://")
 
 
 def _check_policy(policy: object) -> Policy:
@@ -495,10 +497,13 @@ class Artifact:
         """Track data that stays where it is: file, http(s), s3, gs and Azure Blob URIs;
         other schemes are tracked by URI only (see :mod:`cairn.references`)."""
         self._ensure_draft("add_reference")
-        if isinstance(uri, ArtifactManifestEntry):
-            raise NotImplementedFeatureError(
-                "references to entries of other artifacts are not supported yet"
-            )
+        if isinstance(uri, ArtifactManifestEntry) or (
+            isinstance(uri, str) and uri.startswith(ARTIFACT_URI_SCHEMES)
+        ):
+            entry = self._entry_reference(uri, name)
+            return [
+                ArtifactManifestEntry(e, self) for e in self._add_entries([entry], overwrite=False)
+            ]
         if not isinstance(uri, str) or "://" not in uri:
             raise ValidationError(f"reference {uri!r} must be a URI such as file:///data/x")
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
@@ -508,8 +513,44 @@ class Artifact:
         entries = handler_for(uri, cache.memo).store(
             uri, entry_name, checksum=checksum, max_objects=max_objects
         )
-        added = self._add_entries(entries, overwrite=False)
-        return [ArtifactManifestEntry(e, self) for e in added]
+        return [ArtifactManifestEntry(e, self) for e in self._add_entries(entries, overwrite=False)]
+
+    def _entry_reference(
+        self, target: ArtifactManifestEntry | str, name: str | os.PathLike[str] | None
+    ) -> ManifestEntry:
+        """An entry standing for an entry of another logged artifact.
+
+        It resolves to what that entry finally is — the same stored blob (digest, size and
+        birth artifact), or the same external reference — so references never chain.
+        Raises ArtifactNotLoggedError for an entry of a draft, NotFoundError if it is gone.
+        """
+        if isinstance(target, ArtifactManifestEntry):
+            parent = target.parent_artifact()
+            if parent.is_draft():
+                raise ArtifactNotLoggedError("add_reference to an entry of an unlogged artifact")
+            source = target.manifest_entry
+        else:
+            version_id, _, path = target.split("://", 1)[1].partition("/")
+            if not version_id or not path:
+                raise ValidationError(
+                    f"artifact entry URI {target!r}: use cairn-artifact://<artifact id>/<path>"
+                )
+            backend = context.backend_for(self._local_settings())
+            rows, _ = backend.list_files(
+                version_id, names=[normalize_entry_path(path)], after=None, limit=1
+            )
+            if not rows:
+                raise EntryNotFoundError(f"no entry {path!r} in artifact {version_id}")
+            source = ManifestEntry.from_json(rows[0]["path"], rows[0])
+        base = source.path.rsplit("/", 1)[-1]
+        return ManifestEntry(
+            path=normalize_entry_path(name if name is not None else base),
+            digest=source.digest,
+            size=source.size,
+            ref=source.ref,
+            birth_artifact_id=source.birth_artifact_id,
+            extra=source.extra,
+        )
 
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
         """Store a rich object (Table, Image, …) at ``name``: ``name.<kind>.json`` + its media.
