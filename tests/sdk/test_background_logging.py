@@ -61,9 +61,19 @@ def test_a_failed_background_log_is_reported_by_wait_and_finish(
     run.log_artifact(a)
     with pytest.raises(ValueError, match="hash"):
         a.wait()
-    with pytest.raises(ArtifactLogError, match="broken"):
-        run.finish()
+    run.finish()  # wait() already told the caller: not raised twice
     assert not wandb.Api().artifact_exists(f"{project}/broken:latest")
+    assert wandb.Api().run(f"{project}/{run.id}").state == "failed"
+
+
+def test_an_unwaited_failed_log_is_raised_by_finish(cairn_env: CairnEnv, project: str) -> None:
+    src = cairn_env.work / "data.bin"
+    src.write_bytes(b"original bytes for the unwaited case")
+    a = wandb.Artifact("unwaited", type="dataset")
+    a.add_file(str(src), policy="immutable")
+    src.write_bytes(b"changed")
+    with pytest.raises(ArtifactLogError, match="unwaited"), wandb.init(project=project) as run:
+        run.log_artifact(a)
     assert wandb.Api().run(f"{project}/{run.id}").state == "failed"
 
 

@@ -93,6 +93,7 @@ class Artifact:
         self._draft_settings: Settings | None = None
         self._logging: Future[None] | None = None  # set while a log runs in the background
         self._pending_id: str | None = None  # the shared version this draft was upserted into
+        self._log_error_reported = False
 
     # -- construction from a logged version -------------------------------------------------
     @classmethod
@@ -760,6 +761,9 @@ class Artifact:
                 raise TimeoutError(
                     f"artifact {self._name} is still being logged after {timeout} s"
                 ) from None
+            except BaseException:
+                self._log_error_reported = True  # the caller has it; run.finish() won't re-raise
+                raise
             finally:
                 if logging.done():
                     self._logging = None

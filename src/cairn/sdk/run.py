@@ -225,17 +225,19 @@ class Run:
             return
         self._active = False
         failures = []
+        failed = False
         for art, fut in self._pending:
             try:
                 fut.result()
             except Exception as exc:  # noqa: BLE001 - each failure is reported below
-                failures.append(f"{art._name}: {type(exc).__name__}: {exc}")
-            art._logging = None if fut.done() and fut.exception() is None else art._logging
+                failed = True
+                if not art._log_error_reported:  # not already raised to the caller by wait()
+                    failures.append(f"{art._name}: {type(exc).__name__}: {exc}")
         self._pending.clear()
         if self._worker is not None:
             self._worker.shutdown(wait=True)
             self._worker = None
-        state = "finished" if not exit_code and not failures else "failed"
+        state = "finished" if not exit_code and not failed else "failed"
         self._backend.finish_run(self.entity, self.project, self.id, state)
         with _lock:
             if _current is self:
