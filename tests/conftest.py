@@ -47,15 +47,15 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 @pytest.fixture(params=backends.BACKENDS)
-def cairn_env(request: pytest.FixtureRequest, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> CairnEnv:
+def cairn_env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> CairnEnv:
     """Point the SDK at one backend kind (see tests/backends.py)."""
     kind = request.param
     backends.configure(kind, request, monkeypatch)
     work = tmp_path / "work"
     work.mkdir()
-    return CairnEnv(kind=kind, data_dir=tmp_path / "store", cache_dir=tmp_path / "cache",
-                    work=work)
+    return CairnEnv(kind=kind, data_dir=tmp_path / "store", cache_dir=tmp_path / "cache", work=work)
 
 
 @pytest.fixture

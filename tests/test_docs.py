@@ -41,14 +41,21 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     assert art.description == "new"
     assert art.metadata == {"rows": 10, "k": 1}
     assert sorted(art.manifest.entries) == [
-        "bicycle-data.h5", "images/cat.png", "images/dog.png", "notes.txt"]
+        "bicycle-data.h5",
+        "images/cat.png",
+        "images/dog.png",
+        "notes.txt",
+    ]
     assert (tmp_path / "artifacts" / "bike-dataset:v0" / "notes.txt").read_text() == "hello"
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
-    env.update(CAIRN_DIR=str(tmp_path / "store"), CAIRN_CACHE_DIR=str(tmp_path / "cache"),
-               CAIRN_CONFIG=str(tmp_path / "none.toml"))
+    env.update(
+        CAIRN_DIR=str(tmp_path / "store"),
+        CAIRN_CACHE_DIR=str(tmp_path / "cache"),
+        CAIRN_CONFIG=str(tmp_path / "none.toml"),
+    )
     return env
 
 
@@ -60,8 +67,14 @@ def test_readme_shell_commands_run(tmp_path: Path) -> None:
     for line in filter(None, cli):
         argv = shlex.split(line)
         assert argv[0] == "cairn"
-        done = subprocess.run([sys.executable, "-m", "cairn.cli", *argv[1:]], cwd=tmp_path,
-                              env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "cairn.cli", *argv[1:]],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout)
     assert "/bikes/bike-dataset:v0" in outputs[0]
@@ -72,9 +85,14 @@ def test_readme_shell_commands_run(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_quickstart_runs(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py")],
-                          cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "bike-dataset:v1" in done.stdout
     assert "(verified)" in done.stdout

@@ -9,6 +9,7 @@ still write ``except KeyError`` or ``except ValueError``::
     │   └── ArtifactFinalizedError        draft is frozen (logged or finalized)
     ├── ValidationError (ValueError)      bad name, type, alias, tag, metadata, path, URI
     │   ├── InvalidPathError              entry path is absolute, has '..', NUL, ...
+    │   ├── PayloadTooLargeError          a request body over the server's limit
     │   ├── LocalPathError (FileNotFoundError)  add_file/add_dir given no such file/folder
     │   └── ColumnTypeError (TypeError)   a Table cell does not fit its column's type
     ├── ConflictError (ValueError)
@@ -92,6 +93,11 @@ class ValidationError(CairnError, ValueError):
 
 class InvalidPathError(ValidationError):
     code = "invalid_path"
+
+
+class PayloadTooLargeError(ValidationError):
+    code = "too_large"
+    http_status = 413
 
 
 class LocalPathError(ValidationError, FileNotFoundError):

@@ -20,6 +20,7 @@ from tests.seaweed import S3Server
 
 STORE_KINDS = ["local", "s3"]
 
+
 @pytest.fixture(scope="module")
 def s3_bucket(seaweed: S3Server) -> str:
     """A bucket for this test module."""

@@ -15,8 +15,12 @@ import typer
 import cairn
 from cairn.errors import CairnError
 
-app = typer.Typer(name="cairn", help="Versioning for datasets and models.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    name="cairn",
+    help="Versioning for datasets and models.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def fail(exc: CairnError) -> typer.Exit:
@@ -69,8 +73,10 @@ def get(
 
 @app.command("ls")
 def list_(
-    path: Annotated[str | None, typer.Argument(help="[entity/]project, or an artifact path "
-                                                     "with ':' to list its files")] = None,
+    path: Annotated[
+        str | None,
+        typer.Argument(help="[entity/]project, or an artifact path with ':' to list its files"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List collections of a project, or files of a version."""
@@ -80,8 +86,10 @@ def list_(
             art = api.artifact(path)
             rows = [{"path": f.name, "size": f.size, "digest": f.digest} for f in art.files()]
         else:
-            rows = [{"name": c.name, "type": c.type, "versions": len(c)}
-                    for c in api.artifact_collections(path)]
+            rows = [
+                {"name": c.name, "type": c.type, "versions": len(c)}
+                for c in api.artifact_collections(path)
+            ]
     except CairnError as exc:
         raise fail(exc) from None
     if as_json:
@@ -111,6 +119,10 @@ def gc(
         raise fail(exc) from None
     typer.echo(f"dropped {dropped} abandoned pending version(s)")
 
+
+from cairn.cli import server_cmds  # noqa: E402 - registers server, user, team, key, login
+
+server_cmds.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

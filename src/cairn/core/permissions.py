@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core.access import NEEDED_RANK, ROLE_RANK, Principal
 from cairn.core.db import models as m
-from cairn.errors import NotFoundError, PermissionDeniedError
+from cairn.errors import NotFoundError, PermissionDeniedError, ProjectNotFoundError
 
 
 def _entity_name(s: Session, project: m.Project) -> str:
@@ -33,7 +33,9 @@ def require(s: Session, who: Principal, project: m.Project, action: str, what: s
     if allowed(s, who, project, action):
         return
     if not allowed(s, who, project, "read"):
-        raise NotFoundError(f"{what} not found")
+        # The class a missing project raises, so callers that translate "no such project"
+        # (resolve, get_collection, runs) treat both alike: no existence leak.
+        raise ProjectNotFoundError(f"{what} not found")
     raise PermissionDeniedError(f"you may read but not {action} {what}")
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core.access import LOCAL, Principal
+from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
 from cairn.core.db.engine import Database
@@ -983,11 +983,22 @@ class Service:
         """
         cutoff = datetime.now(UTC) - pending_older_than
         with self.db.write() as s:
-            stale = s.scalars(
-                select(m.Version.id).where(
-                    m.Version.state == PENDING, m.Version.updated_at < cutoff
+            q = select(m.Version.id).where(
+                m.Version.state == PENDING, m.Version.updated_at < cutoff
+            )
+            if not self.principal.is_superuser:  # others only where they may write
+                writable = [
+                    e
+                    for e, r in self.principal.roles.items()
+                    if ROLE_RANK[r] >= ROLE_RANK["member"]
+                ]
+                q = (
+                    q.join(m.Collection, m.Collection.id == m.Version.collection_id)
+                    .join(m.Project, m.Project.id == m.Collection.project_id)
+                    .join(m.Entity, m.Entity.id == m.Project.entity_id)
+                    .where(m.Entity.name.in_(writable))
                 )
-            ).all()
+            stale = s.scalars(q).all()
             if stale:
                 s.execute(delete(m.Version).where(m.Version.id.in_(list(stale))))
         return len(stale)

@@ -1,0 +1,601 @@
+"""The team backend: the Backend protocol over HTTP to a Cairn server.
+
+Every request, to the server or to a presigned store URL, goes through :meth:`HttpBackend._send`:
+the one place where httpx exceptions and error bodies become :mod:`cairn.errors`, so SDK code
+sees the same exceptions it would see from the embedded store.
+
+Transfers (DESIGN.md, "Commit protocol"): ``missing_blobs`` asks in batches of up to
+:data:`DIGEST_BATCH` digests; uploads and downloads run in a thread pool over one pooled
+``httpx.Client``. If the server's store can presign (S3), bytes go straight to the store — one
+signed PUT per blob, or a resumable multipart upload for large ones — otherwise they stream
+through the server (``PUT/GET /api/v1/blobs/{digest}``) without being held in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from datetime import timedelta
+from typing import IO, Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from cairn.backend.base import BlobDownload, BlobUpload, Progress
+from cairn.config import Settings
+from cairn.errors import (
+    AuthenticationError,
+    BlobNotFoundError,
+    CairnError,
+    ConflictError,
+    DigestMismatchError,
+    NotFoundError,
+    NotImplementedFeatureError,
+    PermissionDeniedError,
+    ServerError,
+    StorageError,
+    ValidationError,
+    error_for_code,
+    make_error,
+)
+from cairn.manifest import Manifest
+from cairn.records import (
+    CollectionRecord,
+    RunRecord,
+    TypeRecord,
+    VersionRecord,
+    VersionSpec,
+    VersionUpdate,
+)
+from cairn.version import __version__
+
+T = TypeVar("T")
+CHUNK = 1 << 20
+DIGEST_BATCH = 10_000
+MANIFEST_DIGEST_HEADER = "X-Cairn-Manifest-Digest"
+TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=600.0, pool=600.0)
+
+# When an error body carries a code this client does not know, its HTTP status decides.
+_BY_STATUS: dict[int, type[CairnError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ValidationError,
+    422: ValidationError,
+    501: NotImplementedFeatureError,
+}
+
+
+def _seg(value: str) -> str:
+    """One URL path segment; '.' and '..' are escaped so no client normalises them away."""
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+def _error_from(response: httpx.Response, *, direct: bool) -> CairnError:
+    """The exception an error response stands for."""
+    status = response.status_code
+    if direct:
+        # A presigned store URL answers in the store's own (XML) dialect.
+        text = response.text[:500]
+        if "BadDigest" in text or "InvalidDigest" in text:
+            return DigestMismatchError(
+                f"the bytes sent do not hash to the digest they were added with (did the file "
+                f"change after it was added?); the store refused them: {text}"
+            )
+        if status == 404:
+            return BlobNotFoundError(f"the store has no such object: {text}")
+        return StorageError(f"the blob store answered {status}: {text}")
+    try:
+        body = response.json()
+        err = body["error"]
+        code, message = str(err["code"]), str(err["message"])
+        details = err.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        cls = _BY_STATUS.get(status, ServerError if status >= 500 else CairnError)
+        return make_error(cls.code, f"server answered {status}: {response.text[:500]}")
+    if error_for_code(code) is CairnError:
+        cls = _BY_STATUS.get(status, ServerError if status >= 500 else CairnError)
+        return make_error(cls.code, message, {**details, "code": code})
+    return make_error(code, message, details)
+
+
+def _run_all(fn: Callable[[T], None], items: Sequence[T], workers: int) -> None:
+    """``fn`` over ``items`` in a pool; the first failure cancels what has not started."""
+    if not items:
+        return
+    if len(items) == 1 or workers <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        for f in futures:
+            if f.done() and not f.cancelled() and f.exception() is not None:
+                raise f.exception()  # type: ignore[misc]
+
+
+def _file_range(path: str, offset: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = length
+        while left > 0:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                raise StorageError(f"{path} shrank while it was being uploaded")
+            left -= len(chunk)
+            yield chunk
+
+
+def _check_size(b: BlobUpload, size: int) -> None:
+    """A file whose size changed since it was hashed cannot hash to its digest any more."""
+    if size != b.size:
+        raise DigestMismatchError(
+            f"{b.path} is {size} bytes now, {b.size} when it was added, so its bytes no longer "
+            f"hash to {b.digest}; add it again",
+            details={"expected": b.digest, "path": b.path},
+        )
+
+
+def _md5_b64(path: str, offset: int, length: int) -> str:
+    h = hashlib.md5()
+    for chunk in _file_range(path, offset, length):
+        h.update(chunk)
+    return base64.b64encode(h.digest()).decode()
+
+
+class HttpBackend:
+    """The SDK's backend for a Cairn server at ``settings.base_url``."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
+        if not settings.base_url:
+            raise ValidationError("the HTTP backend needs a server URL (CAIRN_BASE_URL)")
+        self.base_url = settings.base_url.rstrip("/")
+        self.workers = max(1, settings.transfer_workers)
+        limits = httpx.Limits(
+            max_connections=self.workers + 4, max_keepalive_connections=self.workers + 4
+        )
+        headers = {"User-Agent": f"cairn/{__version__}"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._api = httpx.Client(
+            base_url=f"{self.base_url}/api/v1",
+            headers=headers,
+            timeout=TIMEOUT,
+            transport=transport or httpx.HTTPTransport(retries=2, limits=limits),
+        )
+        # Presigned URLs carry their own signature and must never see the API key. They go to
+        # the store, never through ``transport`` (which tests use to reach an in-process app).
+        self._direct = httpx.Client(
+            timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=2, limits=limits)
+        )
+        self._info: dict[str, Any] | None = None
+        self._entity: str | None = None
+
+    # -- the one boundary --------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        direct: bool = False,
+        json: Any = None,
+        params: Any = None,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+        into: str | None = None,
+        progress: Progress | None = None,
+    ) -> httpx.Response:
+        """Send one request; return the response, or raise the :mod:`cairn.errors` it means.
+
+        ``into`` streams the response body to that file (never whole in memory).
+        """
+        client = self._direct if direct else self._api
+        where = url if not direct else url.split("?", 1)[0]
+        try:
+            request = client.build_request(
+                method, url, json=json, params=params, content=content, headers=headers
+            )
+            response = client.send(request, stream=True)
+            try:
+                if not response.is_success:
+                    response.read()
+                    raise _error_from(response, direct=direct)
+                if into is None:
+                    response.read()
+                    return response
+                with open(into, "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        if progress is not None:
+                            progress(len(chunk))
+                return response
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            raise StorageError(f"{method} {where} timed out: {exc}") from exc
+        except httpx.HTTPError as exc:
+            what = "the blob store" if direct else f"the Cairn server at {self.base_url}"
+            raise StorageError(f"cannot reach {what} ({method} {where}): {exc}") from exc
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self._send(method, url, **kwargs).json()
+
+    def _server_info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = self._json("GET", "/server")
+        return self._info
+
+    def _presigned(self) -> bool:
+        return bool(self._server_info().get("presigned"))
+
+    @staticmethod
+    def _project(entity: str, project: str) -> str:
+        return f"/projects/{_seg(entity)}/{_seg(project)}"
+
+    def default_entity(self) -> str:
+        if self._entity is None:
+            self._entity = str(self._json("GET", "/viewer")["entity"])
+        return self._entity
+
+    # -- runs and lineage --------------------------------------------------------------------
+    def create_run(
+        self,
+        entity: str,
+        project: str,
+        *,
+        run_id: str | None = None,
+        name: str | None = None,
+        job_type: str | None = None,
+        group: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        body = {
+            "run_id": run_id,
+            "name": name,
+            "job_type": job_type,
+            "group": group,
+            "config": config,
+        }
+        return RunRecord.from_wire(
+            self._json("POST", f"{self._project(entity, project)}/runs", json=body)
+        )
+
+    def _run(self, entity: str, project: str, run_id: str) -> str:
+        return f"{self._project(entity, project)}/runs/{_seg(run_id)}"
+
+    def finish_run(self, entity: str, project: str, run_id: str, state: str = "finished") -> None:
+        self._send("POST", f"{self._run(entity, project, run_id)}/finish", json={"state": state})
+
+    def get_run(self, entity: str, project: str, run_id: str) -> RunRecord:
+        return RunRecord.from_wire(self._json("GET", self._run(entity, project, run_id)))
+
+    def use_version(
+        self, entity: str, project: str, run_id: str, version_id: str, use_as: str | None = None
+    ) -> None:
+        self._send(
+            "POST",
+            f"{self._run(entity, project, run_id)}/inputs",
+            json={"version_id": version_id, "use_as": use_as},
+        )
+
+    def version_producer(self, version_id: str) -> RunRecord | None:
+        run = self._json("GET", f"/versions/{_seg(version_id)}/producer")["run"]
+        return RunRecord.from_wire(run) if run is not None else None
+
+    def version_consumers(self, version_id: str) -> list[RunRecord]:
+        runs = self._json("GET", f"/versions/{_seg(version_id)}/consumers")["runs"]
+        return [RunRecord.from_wire(r) for r in runs]
+
+    def run_versions(
+        self, entity: str, project: str, run_id: str, *, used: bool
+    ) -> list[VersionRecord]:
+        out = self._json(
+            "GET",
+            f"{self._run(entity, project, run_id)}/versions",
+            params={"used": "true" if used else "false"},
+        )
+        return [VersionRecord.from_wire(v) for v in out["versions"]]
+
+    # -- the commit protocol -----------------------------------------------------------------
+    def begin_version(self, spec: VersionSpec) -> str:
+        return str(self._json("POST", "/versions", json=spec.to_wire())["id"])
+
+    def missing_blobs(self, digests: Sequence[str]) -> list[str]:
+        wanted = list(dict.fromkeys(digests))
+        out: list[str] = []
+        for i in range(0, len(wanted), DIGEST_BATCH):
+            batch = wanted[i : i + DIGEST_BATCH]
+            out.extend(self._json("POST", "/blobs/missing", json={"digests": batch})["missing"])
+        return out
+
+    def add_entries(self, version_id: str, manifest: Manifest) -> int:
+        body = {"manifest": manifest.to_json()}
+        return int(self._json("POST", f"/versions/{_seg(version_id)}/entries", json=body)["added"])
+
+    def commit_version(
+        self,
+        version_id: str,
+        manifest: Manifest | None,
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+    ) -> VersionRecord:
+        body = {
+            "manifest": manifest.to_json() if manifest is not None else None,
+            "aliases": list(aliases),
+            "tags": list(tags),
+        }
+        return VersionRecord.from_wire(
+            self._json("POST", f"/versions/{_seg(version_id)}/commit", json=body)
+        )
+
+    def abort_version(self, version_id: str) -> None:
+        self._send("POST", f"/versions/{_seg(version_id)}/abort")
+
+    # -- uploads -----------------------------------------------------------------------------
+    def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
+        if not blobs:
+            return
+        if self._presigned():
+            self._upload_direct(blobs, progress)
+            return
+
+        def put(b: BlobUpload) -> None:
+            with open(b.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                self._send(
+                    "PUT",
+                    f"/blobs/{b.digest}",
+                    content=_Reading(f, progress),
+                    headers={
+                        "Content-Length": str(size),
+                        "Content-Type": "application/octet-stream",
+                    },
+                )
+
+        _run_all(put, blobs, self.workers)
+
+    def _upload_direct(self, blobs: Sequence[BlobUpload], progress: Progress | None) -> None:
+        by_digest = {b.digest: b for b in blobs}
+        plan: list[dict[str, Any]] = []
+        items = list(by_digest.values())
+        for i in range(0, len(items), DIGEST_BATCH):
+            body = {
+                "blobs": [{"digest": b.digest, "size": b.size} for b in items[i : i + DIGEST_BATCH]]
+            }
+            plan.extend(self._json("POST", "/blobs/uploads", json=body)["uploads"])
+        singles = [p for p in plan if "put" in p]
+        multis = [p for p in plan if "multipart" in p]
+
+        def put(p: dict[str, Any]) -> None:
+            b = by_digest[p["digest"]]
+            req = p["put"]
+            with open(b.path, "rb") as f:
+                _check_size(b, os.fstat(f.fileno()).st_size)
+                self._send(
+                    req["method"],
+                    req["url"],
+                    direct=True,
+                    content=_Reading(f, progress),
+                    headers=dict(req["headers"]),
+                )
+
+        def multipart(p: dict[str, Any]) -> None:
+            self._upload_multipart(by_digest[p["digest"]], p["multipart"], progress)
+
+        # Large blobs first: each runs its own parts in parallel.
+        for p in multis:
+            multipart(p)
+        _run_all(put, singles, self.workers)
+        for i in range(0, len(singles), DIGEST_BATCH):
+            body = {
+                "blobs": [
+                    {"digest": p["digest"], "size": by_digest[p["digest"]].size}
+                    for p in singles[i : i + DIGEST_BATCH]
+                ]
+            }
+            self._send("POST", "/blobs/confirm", json=body)
+
+    def _upload_multipart(
+        self, b: BlobUpload, upload: dict[str, Any], progress: Progress | None
+    ) -> None:
+        """Send the parts the store lacks (an interrupted upload resumes), then complete."""
+        upload_id, part_size = str(upload["upload_id"]), int(upload["part_size"])
+        size = os.path.getsize(b.path)
+        _check_size(b, size)
+        count = max(1, -(-size // part_size))
+        done = {int(d["number"]): int(d["size"]) for d in upload.get("done", [])}
+        todo: list[tuple[int, int, int]] = []
+        for n in range(1, count + 1):
+            offset = (n - 1) * part_size
+            length = min(part_size, size - offset)
+            if done.get(n) == length:
+                if progress is not None:
+                    progress(length)
+                continue
+            todo.append((n, offset, length))
+
+        def send_part(part: tuple[int, int, int]) -> None:
+            n, offset, length = part
+            md5 = _md5_b64(b.path, offset, length)
+            body = {"upload_id": upload_id, "parts": [{"number": n, "md5": md5, "size": length}]}
+            req = self._json("POST", f"/blobs/{b.digest}/parts", json=body)["parts"][0]
+            self._send(
+                req["method"],
+                req["url"],
+                direct=True,
+                content=_counting(_file_range(b.path, offset, length), progress),
+                headers=dict(req["headers"]),
+            )
+
+        _run_all(send_part, todo, self.workers)
+        self._send("POST", f"/blobs/{b.digest}/complete", json={"upload_id": upload_id})
+
+    # -- reading -----------------------------------------------------------------------------
+    def get_version(self, version_id: str) -> VersionRecord:
+        return VersionRecord.from_wire(self._json("GET", f"/versions/{_seg(version_id)}"))
+
+    def resolve(self, entity: str, project: str, collection: str, alias: str) -> VersionRecord:
+        coll = f"{self._project(entity, project)}/collections/{_seg(collection)}"
+        url = f"{coll}/versions/{_seg(alias)}"
+        return VersionRecord.from_wire(self._json("GET", url))
+
+    def get_manifest(self, version_id: str) -> tuple[str, bytes]:
+        response = self._send("GET", f"/versions/{_seg(version_id)}/manifest")
+        return response.headers.get(MANIFEST_DIGEST_HEADER, ""), response.content
+
+    def list_files(
+        self,
+        version_id: str,
+        *,
+        names: Sequence[str] | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        limit = max(1, min(int(limit), 10_000))
+        url = f"/versions/{_seg(version_id)}/files"
+        if names is None:
+            params: dict[str, Any] = {"limit": limit}
+            if after is not None:
+                params["after"] = after
+            out = self._json("GET", url, params=params)
+        else:
+            body = {"names": list(names), "after": after, "limit": limit}
+            out = self._json("POST", f"{url}/query", json=body)
+        return list(out["files"]), out["next"]
+
+    def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
+        if not blobs:
+            return
+        if not self._presigned():
+
+            def get(b: BlobDownload) -> None:
+                self._send("GET", f"/blobs/{b.digest}", into=b.dest, progress=progress)
+
+            _run_all(get, blobs, self.workers)
+            return
+        urls: dict[str, dict[str, Any]] = {}
+        digests = list(dict.fromkeys(b.digest for b in blobs))
+        for i in range(0, len(digests), DIGEST_BATCH):
+            body = {"digests": digests[i : i + DIGEST_BATCH]}
+            urls.update(self._json("POST", "/blobs/downloads", json=body)["downloads"])
+        absent = [d for d in digests if d not in urls]
+        if absent:
+            raise BlobNotFoundError(f"blob {absent[0]} not found", details={"missing": absent})
+
+        def get_direct(b: BlobDownload) -> None:
+            req = urls[b.digest]
+            self._send(
+                req["method"],
+                req["url"],
+                direct=True,
+                headers=dict(req["headers"]),
+                into=b.dest,
+                progress=progress,
+            )
+
+        _run_all(get_direct, blobs, self.workers)
+
+    def list_versions(
+        self,
+        entity: str,
+        project: str,
+        collection: str,
+        *,
+        after_index: int | None = None,
+        limit: int = 50,
+        tags: Sequence[str] | None = None,
+    ) -> tuple[list[VersionRecord], int | None]:
+        params: dict[str, Any] = {"limit": max(1, min(int(limit), 1000))}
+        if after_index is not None:
+            params["after_index"] = after_index
+        if tags:
+            params["tag"] = list(tags)
+        url = f"{self._project(entity, project)}/collections/{_seg(collection)}/versions"
+        out = self._json("GET", url, params=params)
+        return [VersionRecord.from_wire(v) for v in out["versions"]], out["next"]
+
+    def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord:
+        url = f"{self._project(entity, project)}/collections/{_seg(name)}"
+        return CollectionRecord.from_wire(self._json("GET", url))
+
+    def list_collections(
+        self, entity: str, project: str, type_name: str | None = None
+    ) -> list[CollectionRecord]:
+        out: list[CollectionRecord] = []
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 1000}
+            if type_name is not None:
+                params["type"] = type_name
+            if after is not None:
+                params["after"] = after
+            page = self._json("GET", f"{self._project(entity, project)}/collections", params=params)
+            out.extend(CollectionRecord.from_wire(c) for c in page["collections"])
+            after = page["next"]
+            if after is None:
+                return out
+
+    def list_types(self, entity: str, project: str) -> list[TypeRecord]:
+        out = self._json("GET", f"{self._project(entity, project)}/types")
+        return [TypeRecord.from_wire(t) for t in out["types"]]
+
+    # -- changing ----------------------------------------------------------------------------
+    def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord:
+        body = {
+            "description": change.description,
+            "metadata": change.metadata,
+            "aliases": list(change.aliases) if change.aliases is not None else None,
+            "tags": list(change.tags) if change.tags is not None else None,
+            "clear_description": change.clear_description,
+        }
+        return VersionRecord.from_wire(
+            self._json("PATCH", f"/versions/{_seg(version_id)}", json=body)
+        )
+
+    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+        self._send(
+            "DELETE",
+            f"/versions/{_seg(version_id)}",
+            params={"delete_aliases": "true" if delete_aliases else "false"},
+        )
+
+    # -- maintenance -------------------------------------------------------------------------
+    def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:
+        body = {"pending_older_than_seconds": pending_older_than.total_seconds()}
+        return int(self._json("POST", "/gc", json=body)["dropped"])
+
+    def close(self) -> None:
+        self._api.close()
+        self._direct.close()
+
+
+class _Reading:
+    """A file's bytes as an iterator of chunks, reporting progress (httpx streams it)."""
+
+    def __init__(self, f: IO[bytes], progress: Progress | None) -> None:
+        self._f = f
+        self._progress = progress
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self._f.read(CHUNK):
+            if self._progress is not None:
+                self._progress(len(chunk))
+            yield chunk
+
+
+def _counting(chunks: Iterator[bytes], progress: Progress | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if progress is not None:
+            progress(len(chunk))
+        yield chunk

@@ -1,0 +1,343 @@
+"""Accounts of the team server: users, teams, memberships and API keys.
+
+Every user has a personal entity of the same name (where they are ``admin``); a team is an
+entity of kind ``team`` whose members hold a role (viewer, member, admin). An API key identifies
+one user; the server keeps only its SHA-256 (keys are 256 random bits, so a slow password hash
+would add nothing) and shows the key itself once, when it is made.
+
+:meth:`Accounts.principal_for_key` turns a key into the :class:`~cairn.core.access.Principal`
+the domain service checks on every call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
+
+from cairn import naming
+from cairn.core.access import ROLE_RANK, Principal
+from cairn.core.db import models as m
+from cairn.core.db.engine import Database
+from cairn.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    ProjectNotFoundError,
+    ValidationError,
+)
+from cairn.manifest.digest import is_hex_md5
+from cairn.records import COMMITTED
+
+KEY_PREFIX = "cairn_"
+_SHOWN = 12  # characters of a key kept in clear, to tell keys apart in listings
+_BATCH = 5000
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
+    teams: tuple[tuple[str, str], ...] = ()  # (team, role)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    id: int
+    user: str
+    prefix: str
+    label: str | None
+    created_at: datetime
+    revoked: bool
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLE_RANK:
+        raise ValidationError(f"role {role!r} is not one of {', '.join(ROLE_RANK)}")
+    return role
+
+
+class Accounts:
+    """Users, teams and keys in the server's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- users -----------------------------------------------------------------------------------
+    def has_users(self) -> bool:
+        with self.db.read() as s:
+            return bool(s.scalar(select(func.count()).select_from(m.User)))
+
+    def create_user(
+        self, name: str, *, admin: bool = False, key: str | None = None
+    ) -> tuple[UserRecord, str]:
+        """Create a user (and their entity) with a first API key; returns the key in clear.
+
+        Raises:
+            ValidationError: a bad name, or a ``key`` too short to be safe.
+            ConflictError: an entity of that name exists.
+        """
+        naming.check_name(name, "user name")
+        key = self._check_new_key(key)
+        try:
+            with self.db.write() as s:
+                if s.scalar(select(m.Entity.id).where(m.Entity.name == name)) is not None:
+                    raise ConflictError(f"an entity named {name!r} already exists")
+                ent = m.Entity(name=name, kind="user")
+                s.add(ent)
+                s.flush()
+                user = m.User(entity_id=ent.id, is_admin=admin, disabled=False)
+                s.add(user)
+                s.flush()
+                self._add_key(s, user.id, key, "first key")
+                return self._user_record(s, user, ent), key
+        except sa_exc.IntegrityError:
+            raise ConflictError(f"an entity named {name!r} already exists") from None
+
+    def list_users(self) -> list[UserRecord]:
+        with self.db.read() as s:
+            rows = s.execute(
+                select(m.User, m.Entity)
+                .join(m.Entity, m.Entity.id == m.User.entity_id)
+                .order_by(m.Entity.name)
+            ).all()
+            return [self._user_record(s, u, e) for u, e in rows]
+
+    def set_disabled(self, name: str, disabled: bool = True) -> None:
+        """Disable (or re-enable) a user: their keys stop working at once."""
+        with self.db.write() as s:
+            user, _ = self._user(s, name)
+            user.disabled = disabled
+
+    def _user(self, s: Session, name: str) -> tuple[m.User, m.Entity]:
+        row = s.execute(
+            select(m.User, m.Entity)
+            .join(m.Entity, m.Entity.id == m.User.entity_id)
+            .where(m.Entity.name == name)
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no user named {name!r}")
+        return row[0], row[1]
+
+    def _user_record(self, s: Session, user: m.User, ent: m.Entity) -> UserRecord:
+        teams = s.execute(
+            select(m.Entity.name, m.Membership.role)
+            .join(m.Membership, m.Membership.entity_id == m.Entity.id)
+            .where(m.Membership.user_id == user.id)
+            .order_by(m.Entity.name)
+        ).all()
+        return UserRecord(
+            name=ent.name,
+            is_admin=user.is_admin,
+            disabled=user.disabled,
+            created_at=m.as_utc(user.created_at),
+            teams=tuple((t, r) for t, r in teams),
+        )
+
+    # -- teams -----------------------------------------------------------------------------------
+    def create_team(self, name: str) -> None:
+        """Raises ConflictError if an entity of that name exists."""
+        naming.check_name(name, "team name")
+        try:
+            with self.db.write() as s:
+                if s.scalar(select(m.Entity.id).where(m.Entity.name == name)) is not None:
+                    raise ConflictError(f"an entity named {name!r} already exists")
+                s.add(m.Entity(name=name, kind="team"))
+        except sa_exc.IntegrityError:
+            raise ConflictError(f"an entity named {name!r} already exists") from None
+
+    def add_member(self, team: str, user: str, role: str = "member") -> None:
+        """Give a user a role in a team (replacing the role they had)."""
+        _check_role(role)
+        with self.db.write() as s:
+            ent = s.scalar(select(m.Entity).where(m.Entity.name == team))
+            if ent is None or ent.kind != "team":
+                raise NotFoundError(f"no team named {team!r}")
+            u, _ = self._user(s, user)
+            row = s.get(m.Membership, (ent.id, u.id))
+            if row is None:
+                s.add(m.Membership(entity_id=ent.id, user_id=u.id, role=role))
+            else:
+                row.role = role
+
+    def remove_member(self, team: str, user: str) -> None:
+        with self.db.write() as s:
+            ent = s.scalar(select(m.Entity).where(m.Entity.name == team, m.Entity.kind == "team"))
+            if ent is None:
+                raise NotFoundError(f"no team named {team!r}")
+            u, _ = self._user(s, user)
+            row = s.get(m.Membership, (ent.id, u.id))
+            if row is not None:
+                s.delete(row)
+
+    # -- keys ------------------------------------------------------------------------------------
+    @staticmethod
+    def _check_new_key(key: str | None) -> str:
+        if key is None:
+            return new_api_key()
+        if len(key) < 32 or not key.isprintable() or " " in key:
+            raise ValidationError("an API key must be at least 32 printable characters, no spaces")
+        return key
+
+    def _add_key(self, s: Session, user_id: int, key: str, label: str | None) -> m.ApiKey:
+        row = m.ApiKey(user_id=user_id, key_hash=hash_key(key), prefix=key[:_SHOWN], label=label)
+        s.add(row)
+        s.flush()
+        return row
+
+    def create_key(
+        self, user: str, *, label: str | None = None, key: str | None = None
+    ) -> tuple[KeyRecord, str]:
+        """Make another API key for a user; returns it in clear (it is never shown again)."""
+        key = self._check_new_key(key)
+        if label is not None and len(label) > 128:
+            raise ValidationError("a key label has at most 128 characters")
+        with self.db.write() as s:
+            u, ent = self._user(s, user)
+            row = self._add_key(s, u.id, key, label)
+            return self._key_record(row, ent.name), key
+
+    def list_keys(self, user: str | None = None) -> list[KeyRecord]:
+        with self.db.read() as s:
+            q = (
+                select(m.ApiKey, m.Entity.name)
+                .join(m.User, m.User.id == m.ApiKey.user_id)
+                .join(m.Entity, m.Entity.id == m.User.entity_id)
+            )
+            if user is not None:
+                q = q.where(m.Entity.name == user)
+            return [self._key_record(k, n) for k, n in s.execute(q.order_by(m.ApiKey.id)).all()]
+
+    @staticmethod
+    def _key_record(row: m.ApiKey, user: str) -> KeyRecord:
+        return KeyRecord(
+            id=row.id,
+            user=user,
+            prefix=row.prefix,
+            label=row.label,
+            created_at=m.as_utc(row.created_at),
+            revoked=row.revoked_at is not None,
+        )
+
+    def revoke_key(self, which: str) -> KeyRecord:
+        """Revoke a key named by its id (from ``list_keys``) or by the key itself.
+
+        Raises:
+            NotFoundError: no such key.
+        """
+        with self.db.write() as s:
+            if which.isdigit():
+                row = s.get(m.ApiKey, int(which))
+            else:
+                row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == hash_key(which)))
+            if row is None:
+                raise NotFoundError("no such API key")
+            if row.revoked_at is None:
+                row.revoked_at = m.utcnow()
+            user = s.get_one(m.User, row.user_id)
+            return self._key_record(row, s.get_one(m.Entity, user.entity_id).name)
+
+    # -- who is calling --------------------------------------------------------------------------
+    def principal_for_key(self, key: str) -> Principal:
+        """The caller an API key names.
+
+        Raises:
+            AuthenticationError: unknown or revoked key, or a disabled user.
+        """
+        digest = hash_key(key)
+        with self.db.read() as s:
+            row = s.execute(
+                select(m.ApiKey, m.User, m.Entity)
+                .join(m.User, m.User.id == m.ApiKey.user_id)
+                .join(m.Entity, m.Entity.id == m.User.entity_id)
+                .where(m.ApiKey.key_hash == digest)
+            ).first()
+            # The lookup is by hash, so timing reveals nothing of the key; compare anyway to
+            # keep the check explicit.
+            if row is None or not hmac.compare_digest(row[0].key_hash, digest):
+                raise AuthenticationError("invalid API key (cairn login stores a new one)")
+            key_row, user, ent = row
+            if key_row.revoked_at is not None:
+                raise AuthenticationError("this API key was revoked")
+            if user.disabled:
+                raise AuthenticationError(f"user {ent.name!r} is disabled")
+            roles = {ent.name: "admin"}
+            for team, role in s.execute(
+                select(m.Entity.name, m.Membership.role)
+                .join(m.Membership, m.Membership.entity_id == m.Entity.id)
+                .where(m.Membership.user_id == user.id)
+            ).all():
+                roles[team] = role
+            return Principal(name=ent.name, is_superuser=user.is_admin, roles=roles)
+
+    # -- access to blobs and projects --------------------------------------------------------------
+    def readable_blobs(self, who: Principal, digests: Sequence[str]) -> set[str]:
+        """Which blobs ``who`` may download: those some readable committed version holds.
+
+        Blobs are shared between projects, so a digest alone must not open another team's
+        private bytes.
+        """
+        wanted = [d for d in dict.fromkeys(digests) if is_hex_md5(d)]
+        if who.is_superuser:
+            return set(wanted)
+        out: set[str] = set()
+        with self.db.read() as s:
+            for i in range(0, len(wanted), _BATCH):
+                chunk = wanted[i : i + _BATCH]
+                readable = (m.Project.visibility == "public") | m.Entity.name.in_(list(who.roles))
+                files = (
+                    select(m.VersionFile.blob)
+                    .join(m.Version, m.Version.id == m.VersionFile.version_id)
+                    .join(m.Collection, m.Collection.id == m.Version.collection_id)
+                    .join(m.Project, m.Project.id == m.Collection.project_id)
+                    .join(m.Entity, m.Entity.id == m.Project.entity_id)
+                    .where(m.VersionFile.blob.in_(chunk), m.Version.state == COMMITTED, readable)
+                    .distinct()
+                )
+                out.update(b for b in s.scalars(files) if b is not None)
+        return out
+
+    def set_visibility(self, who: Principal, entity: str, project: str, visibility: str) -> None:
+        """Make a project ``public`` (readable by every signed-in user) or ``private``.
+
+        Raises:
+            ProjectNotFoundError: no such project, or the caller may not read it.
+            PermissionDeniedError: the caller may read it but is not an admin of its entity.
+        """
+        from cairn.core import permissions
+
+        if visibility not in ("public", "private"):
+            raise ValidationError("visibility is 'public' or 'private'")
+        with self.db.write() as s:
+            proj = s.scalar(
+                select(m.Project)
+                .join(m.Entity, m.Entity.id == m.Project.entity_id)
+                .where(m.Entity.name == entity, m.Project.name == project)
+            )
+            label = f"project {entity}/{project}"
+            if proj is None or not permissions.allowed(s, who, proj, "read"):
+                raise ProjectNotFoundError(f"{label} not found")
+            permissions.require(s, who, proj, "admin", label)
+            proj.visibility = visibility
+
+    def ping(self) -> None:
+        """A trivial query (readiness)."""
+        with self.db.read() as s:
+            s.scalar(select(true()))

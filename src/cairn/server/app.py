@@ -1,0 +1,73 @@
+"""The app factory: ``create_app(config)`` opens the database and store and wires the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from cairn.core.accounts import Accounts
+from cairn.core.blobs import open_store
+from cairn.core.db.engine import Database
+from cairn.core.service import Service
+from cairn.server import errors
+from cairn.server.config import ServerConfig
+from cairn.server.limits import BodyLimit
+from cairn.server.routes import api_router, health
+from cairn.server.state import ServerState
+from cairn.version import __version__
+
+
+class SchemaError(RuntimeError):
+    """The database schema is older than this server: run ``cairn server migrate``."""
+
+
+def check_schema(db: Database, *, create: bool) -> None:
+    """Create the schema on an empty database; refuse to serve an outdated one.
+
+    Raises:
+        SchemaError: the schema is at another revision than this server's.
+    """
+    current = db.current_revision()
+    if current is None and create and not db.table_names():
+        db.migrate()
+        return
+    if current != db.head_revision():
+        raise SchemaError(
+            f"the database schema is at revision {current or 'none'}, this server needs "
+            f"{db.head_revision()}: run `cairn server migrate --db ...` first"
+        )
+
+
+def open_state(config: ServerConfig) -> ServerState:
+    db = Database(config.db_url)
+    check_schema(db, create=config.create_schema)
+    store = open_store(config.store_uri, **config.store_options)
+    return ServerState(
+        config=config, db=db, store=store, service=Service(db, store), accounts=Accounts(db)
+    )
+
+
+def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAPI:
+    """A FastAPI app serving one database and blob store (``state`` lets tests share one)."""
+    state = state or open_state(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.db.dispose()
+
+    app = FastAPI(
+        title="Cairn",
+        version=__version__,
+        description="Versioned datasets and models. Every error body is "
+        '{"error": {"code", "message", "details"}}.',
+        lifespan=lifespan,
+    )
+    app.state.cairn = state
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    app.add_middleware(BodyLimit, max_json=config.max_json_bytes, max_blob=config.max_blob_bytes)
+    return app

@@ -1,0 +1,27 @@
+"""What a server process needs to know: one frozen object, built by the CLI or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    db_url: str
+    store_uri: str
+    # Passed to the blob store's ``from_uri`` (e.g. ``endpoint_url`` for S3).
+    store_options: dict[str, Any] = field(default_factory=dict)
+    # No API keys: every request acts as one local superuser. Only for a loopback bind.
+    insecure_local: bool = False
+    local_user: str = "local"
+    # Create the schema on an empty database (a first start); a schema at an older revision
+    # is never upgraded implicitly: ``cairn server migrate`` does that, on purpose.
+    create_schema: bool = True
+    max_json_bytes: int = 256 * MiB  # request bodies other than blob uploads
+    max_blob_bytes: int | None = None  # one streamed blob upload (None: no limit)
+    max_digests: int = 10_000  # digests per missing/plan request
+    presign: bool = True  # hand out presigned URLs when the store can make them
+    presign_expires: int = 3600

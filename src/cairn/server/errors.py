@@ -1,0 +1,85 @@
+"""One error body for every failure: ``{"error": {"code", "message", "details"}}``.
+
+Cairn's own exceptions carry their ``code`` and HTTP status; FastAPI's validation errors,
+Starlette's 404/405/413 and unexpected exceptions are given codes here, so a client never has
+to parse another shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from cairn.errors import CairnError
+
+log = logging.getLogger("cairn.server")
+
+# Codes for statuses Starlette raises itself. 404 and 413 reuse Cairn's codes so the client
+# maps them to NotFoundError and ValidationError.
+STATUS_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    503: "not_ready",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    return JSONResponse(jsonable_encoder(body), status_code=status)
+
+
+async def _cairn_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CairnError)
+    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = STATUS_CODES.get(exc.status_code, "server_error" if exc.status_code >= 500 else "error")
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = "no such route"
+    response = error_response(exc.status_code, code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return error_response(
+        422, "invalid", f"invalid request: {where}: {first['msg']}", {"errors": problems}
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "server_error", "internal server error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(CairnError, _cairn_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

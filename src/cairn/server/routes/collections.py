@@ -1,0 +1,64 @@
+"""Collections of a project, their versions, and resolving ``name:alias``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from cairn.server.auth import Caller
+
+router = APIRouter(prefix="/projects/{entity}/{project}", tags=["collections"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/collections")
+def list_collections(
+    entity: str,
+    project: str,
+    svc: Caller,
+    type: str | None = None,
+    after: str | None = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """One page of collections in name order; ``next`` is the ``after`` of the next page."""
+    records = svc.list_collections(entity, project, type)
+    if after is not None:
+        records = [r for r in records if r.name > after]
+    page = records[:limit]
+    nxt = page[-1].name if len(records) > limit else None
+    return {"collections": [r.to_wire() for r in page], "next": nxt}
+
+
+@router.get("/types")
+def list_types(entity: str, project: str, svc: Caller) -> dict[str, Any]:
+    return {"types": [t.to_wire() for t in svc.list_types(entity, project)]}
+
+
+@router.get("/collections/{collection}")
+def get_collection(entity: str, project: str, collection: str, svc: Caller) -> dict[str, Any]:
+    return svc.get_collection(entity, project, collection).to_wire()
+
+
+@router.get("/collections/{collection}/versions")
+def list_versions(
+    entity: str,
+    project: str,
+    collection: str,
+    svc: Caller,
+    after_index: Annotated[int | None, Query(ge=-1)] = None,
+    limit: Limit = 50,
+    tag: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, Any]:
+    """One page of committed versions in index order."""
+    records, nxt = svc.list_versions(
+        entity, project, collection, after_index=after_index, limit=limit, tags=tag
+    )
+    return {"versions": [r.to_wire() for r in records], "next": nxt}
+
+
+@router.get("/collections/{collection}/versions/{alias}")
+def resolve(entity: str, project: str, collection: str, alias: str, svc: Caller) -> dict[str, Any]:
+    """The version ``latest``, ``vN`` or a custom alias names."""
+    return svc.resolve(entity, project, collection, alias).to_wire()

@@ -1,0 +1,129 @@
+"""Direct transfers: presigned URLs so bulk bytes go between client and store, not via Python.
+
+Uploads (only when the store can presign, i.e. S3):
+
+1. ``POST /blobs/uploads`` with ``[{digest, size}]``: for each blob not yet stored, either one
+   presigned PUT (``Content-MD5`` signed in, so the store itself refuses other bytes) or a
+   multipart upload — the same upload for every client asking about that digest, with the parts
+   the store already holds, so an interrupted upload resumes without resending them;
+2. ``POST /blobs/{digest}/parts``: presigned PUTs for parts, each with its own MD5;
+3. ``POST /blobs/{digest}/complete`` (multipart: the server verifies the whole blob's MD5) or
+   ``POST /blobs/confirm`` (single PUTs: the server checks they exist) admits the blobs, and
+   only then may a commit name them.
+
+Downloads: ``POST /blobs/downloads`` gives presigned GETs for the blobs the caller may read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from cairn.errors import BlobNotFoundError, NotImplementedFeatureError
+from cairn.server import multipart
+from cairn.server.auth import State, Who
+from cairn.server.routes.blobs import check_count, check_digest
+from cairn.server.schemas import CompleteIn, DigestsIn, PartsIn, UploadPlanIn
+from cairn.server.state import ServerState
+
+router = APIRouter(prefix="/blobs", tags=["blobs"])
+
+
+def _require_presign(state: ServerState) -> None:
+    if not state.presigned:
+        raise NotImplementedFeatureError(
+            "this server's store cannot hand out presigned URLs; PUT /api/v1/blobs/{digest}"
+        )
+
+
+def _request(req: Any) -> dict[str, Any]:
+    return {"method": req.method, "url": req.url, "headers": dict(req.headers)}
+
+
+@router.post("/uploads")
+def plan_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any]:
+    """How to upload each blob the store lacks (blobs already stored are left out)."""
+    _require_presign(state)
+    check_count(len(body.blobs), state.config.max_digests)
+    for b in body.blobs:
+        check_digest(b.digest)
+    sizes = {b.digest: b.size for b in body.blobs}
+    missing = state.service.bind(who).missing_blobs(list(sizes))
+    store, expires = state.s3, state.config.presign_expires
+    out: list[dict[str, Any]] = []
+    for digest in missing:
+        size = sizes[digest]
+        if size < store.options.multipart_threshold:
+            put = store.presign_put(digest, size, expires=expires)
+            out.append({"digest": digest, "put": _request(put)})
+        else:
+            out.append({"digest": digest, "multipart": multipart.open_upload(state, digest, size)})
+    return {"uploads": out}
+
+
+@router.post("/{digest}/parts")
+def presign_parts(digest: str, body: PartsIn, state: State, who: Who) -> dict[str, Any]:
+    """Presigned PUTs for parts of a multipart upload, each bound to its part's MD5."""
+    _require_presign(state)
+    check_digest(digest)
+    multipart.check_upload(state, digest, body.upload_id)
+    store, expires = state.s3, state.config.presign_expires
+    return {
+        "parts": [
+            {
+                "number": p.number,
+                **_request(
+                    store.presign_part(
+                        digest, body.upload_id, p.number, p.md5, size=p.size, expires=expires
+                    )
+                ),
+            }
+            for p in body.parts
+        ]
+    }
+
+
+@router.post("/{digest}/complete")
+def complete_upload(digest: str, body: CompleteIn, state: State, who: Who) -> dict[str, Any]:
+    """Assemble a multipart upload, verify its MD5 and admit the blob."""
+    _require_presign(state)
+    check_digest(digest)
+    size = multipart.complete(state, who, digest, body.upload_id)
+    return {"digest": digest, "size": size}
+
+
+@router.post("/confirm")
+def confirm_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any]:
+    """Admit blobs sent by presigned single PUT (the store checked their Content-MD5)."""
+    _require_presign(state)
+    check_count(len(body.blobs), state.config.max_digests)
+    for b in body.blobs:
+        check_digest(b.digest)
+    present = state.store.has_many(b.digest for b in body.blobs)
+    absent = [b.digest for b in body.blobs if b.digest not in present]
+    if absent:
+        raise BlobNotFoundError(
+            f"{len(absent)} blob(s) were not uploaded: {', '.join(absent[:5])}",
+            details={"missing": absent[:1000]},
+        )
+    state.service.bind(who).record_blobs((b.digest, b.size) for b in body.blobs)
+    return {"confirmed": len(body.blobs)}
+
+
+@router.post("/downloads")
+def plan_downloads(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
+    """Presigned GETs for the blobs the caller may read; others are left out."""
+    _require_presign(state)
+    check_count(len(body.digests), state.config.max_digests)
+    for d in body.digests:
+        check_digest(d)
+    readable = state.accounts.readable_blobs(who, body.digests)
+    store, expires = state.s3, state.config.presign_expires
+    return {
+        "downloads": {
+            d: _request(store.presign_get(d, expires=expires))
+            for d in body.digests
+            if d in readable
+        }
+    }

@@ -1,0 +1,40 @@
+"""Who am I, what does this server offer, and admin maintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+
+from cairn.server.auth import State, Who
+from cairn.server.schemas import GcIn
+from cairn.version import __version__
+
+router = APIRouter(tags=["server"])
+
+
+@router.get("/server")
+def server_info(state: State) -> dict[str, Any]:
+    """What a client needs before it moves bytes (no API key needed)."""
+    c = state.config
+    return {
+        "version": __version__,
+        "presigned": state.presigned,
+        "max_json_bytes": c.max_json_bytes,
+        "max_blob_bytes": c.max_blob_bytes,
+        "max_digests": c.max_digests,
+    }
+
+
+@router.get("/viewer")
+def viewer(who: Who) -> dict[str, Any]:
+    """The caller: their name (their default entity), admin flag and roles."""
+    return {"name": who.name, "entity": who.name, "admin": who.is_superuser, "roles": who.roles}
+
+
+@router.post("/gc")
+def collect_garbage(body: GcIn, state: State, who: Who) -> dict[str, Any]:
+    """Drop abandoned PENDING versions (an admin: all; others: in entities they write to)."""
+    older = timedelta(seconds=body.pending_older_than_seconds)
+    return {"dropped": state.service.bind(who).collect_garbage(pending_older_than=older)}
