@@ -1,0 +1,1 @@
+"""Cairn's benchmark suite: ``python -m benchmarks.run`` (see benchmarks/README.md)."""

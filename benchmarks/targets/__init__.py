@@ -1,0 +1,30 @@
+"""The systems under test, by name (imported lazily: a missing peer only skips its rows)."""
+
+from __future__ import annotations
+
+import importlib
+
+from benchmarks.targets.base import Target
+
+# name → (harness module, class name); the worker side is the same module's OPS/prepare.
+REGISTRY: dict[str, tuple[str, str]] = {
+    "cairn-embedded": ("benchmarks.targets.cairn_embedded", "CairnEmbedded"),
+    "cairn-server-sqlite": ("benchmarks.targets.cairn_server", "CairnServer"),
+    "cairn-server-pg-s3": ("benchmarks.targets.cairn_server", "CairnServerPgS3"),
+    "mlflow": ("benchmarks.targets.mlflow_target", "MLflow"),
+    "dvc": ("benchmarks.targets.dvc_target", "DVC"),
+    "wandb": ("benchmarks.targets.wandb_target", "WandB"),
+    "limits": ("benchmarks.limits", "Limits"),
+}
+WORKER_MODULES = {name: mod for name, (mod, _cls) in REGISTRY.items()}
+CAIRN = ("cairn-embedded", "cairn-server-sqlite", "cairn-server-pg-s3")
+PEERS = ("mlflow", "dvc", "wandb")
+
+
+def make(name: str) -> Target:
+    mod, cls = REGISTRY[name]
+    target: Target = getattr(importlib.import_module(mod), cls)()
+    return target
+
+
+__all__ = ["CAIRN", "PEERS", "REGISTRY", "WORKER_MODULES", "Target", "make"]
