@@ -20,6 +20,7 @@ def progress_bar(total: int, label: str, *, silent: bool) -> Iterator[Callable[[
     if silent or total < MIN_BYTES or not sys.stderr.isatty():
         yield lambda _n: None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -35,6 +36,7 @@ def progress_bar(total: int, label: str, *, silent: bool) -> Iterator[Callable[[
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
+        console=Console(file=sys.stderr),  # stdout is the user's
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
