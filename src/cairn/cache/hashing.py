@@ -53,10 +53,10 @@ def hash_files(
             continue
         cached = None
         if cache is not None:
-            if not cache.has(h):
+            cached = cache.object_path(h)
+            if not os.path.isfile(cached):
                 todo.append(p)  # known digest, but the snapshot must still be taken
                 continue
-            cached = str(cache.path_for(h))
         results[p] = FileDigest(p, _b64(h), h, stats[p].st_size, cached)
         if progress is not None:
             progress(stats[p].st_size)
@@ -95,22 +95,35 @@ def hash_files(
 
 
 def walk_files(root: Path) -> list[tuple[str, str]]:
-    """(absolute path, POSIX path relative to root) of every file under root, following links."""
+    """(absolute path, POSIX path relative to root) of every file under root, following links.
+
+    Sorted by relative path within each folder, each folder visited once (a symlink loop is
+    walked once). Uses ``os.scandir`` so a regular file costs no extra ``stat``.
+    """
     out: list[tuple[str, str]] = []
     root_s = os.path.abspath(root)
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root_s, followlinks=True):
-        st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:  # a symlink loop: walk each directory once
-            dirnames.clear()
-            continue
+
+    def walk(folder: str, rel: str) -> None:
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            return
         seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root_s)
-        for f in sorted(filenames):
-            full = os.path.join(dirpath, f)
-            if not os.path.isfile(full):
-                continue  # sockets, fifos, dangling links
-            rel = f if rel_dir == "." else f"{rel_dir}/{f}".replace(os.sep, "/")
-            out.append((full, rel))
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        subdirs = []
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    subdirs.append((entry.path, name))
+                elif entry.is_file(follow_symlinks=True):
+                    out.append((entry.path, name))
+                # else: sockets, fifos, dangling links
+            except OSError:
+                continue
+        for path, name in subdirs:
+            walk(path, name)
+
+    walk(root_s, "")
     return out
