@@ -73,7 +73,11 @@ def main() -> None:
         origin = f"{producer.job_type} run {producer.id}" if producer else "unknown run"
         print(f"  {version.name:<18} aliases={version.aliases!s:<24} logged by {origin}")
     baseline = api.artifact("quickstart/bike-dataset:baseline")
-    print(f"baseline is {baseline.version}; used by {[r.job_type for r in baseline.used_by()]}")
+    latest = api.artifact("quickstart/bike-dataset:latest")
+    print(
+        f"baseline is {baseline.version}; latest is {latest.version}, used by "
+        f"{[r.job_type for r in latest.used_by()]} runs"
+    )
 
 
 if __name__ == "__main__":

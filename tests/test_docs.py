@@ -96,4 +96,4 @@ def test_quickstart_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "bike-dataset:v1" in done.stdout
     assert "(verified)" in done.stdout
-    assert "baseline is v0" in done.stdout
+    assert "baseline is v0; latest is v1, used by ['train'] runs" in done.stdout
