@@ -18,7 +18,7 @@ import typer
 from cairn.errors import CairnError
 
 if TYPE_CHECKING:
-    from cairn.core.accounts import Accounts
+    from cairn.server.admin import Accounts
 
 server_app = typer.Typer(help="Run a Cairn team server.", no_args_is_help=False)
 user_app = typer.Typer(help="Manage a server's users (on its database).", no_args_is_help=True)
@@ -60,16 +60,13 @@ def _store_uri(store: str | None) -> str:
 
 
 def _accounts(db: str | None) -> Accounts:
-    from cairn.core.accounts import Accounts
-    from cairn.core.db.engine import Database
-    from cairn.server.app import SchemaError, check_schema
+    from cairn.server.admin import open_accounts
+    from cairn.server.app import SchemaError
 
-    database = Database(_db_url(db))
     try:
-        check_schema(database, create=True)
+        return open_accounts(_db_url(db))
     except SchemaError as exc:
         raise _fail(str(exc)) from None
-    return Accounts(database)
 
 
 def _is_loopback(host: str) -> bool:
@@ -210,13 +207,10 @@ def run(
 @server_app.command("migrate")
 def migrate(db: DbOption = None) -> None:
     """Bring the database schema to this version of Cairn (idempotent)."""
-    from cairn.core.db.engine import Database
+    from cairn.server.admin import migrate as migrate_schema
 
-    database = Database(_db_url(db))
-    before = database.current_revision()
-    database.migrate()
-    typer.echo(f"schema at {database.current_revision()} (was {before or 'empty'})")
-    database.dispose()
+    before, after = migrate_schema(_db_url(db))
+    typer.echo(f"schema at {after} (was {before or 'empty'})")
 
 
 # -- users, teams, keys ----------------------------------------------------------------------------
