@@ -8,15 +8,15 @@ cache on the same read (the ``policy="mutable"`` snapshot), so a file is read on
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.cache.memo import ChecksumMemo, now_ns
-from cairn.cache.objects import ObjectCache, hash_path
+from cairn.cache.objects import ObjectCache
 from cairn.concurrency import map_by_size
+from cairn.manifest.digest import hex_to_b64, md5_file
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,6 @@ class FileDigest:
     hexdigest: str
     size: int
     cached: str | None  # the object-cache copy, when one was asked for
-
-
-def _b64(hexdigest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii")
 
 
 def hash_files(
@@ -57,17 +53,17 @@ def hash_files(
             if not os.path.isfile(cached):
                 todo.append(p)  # known digest, but the snapshot must still be taken
                 continue
-        results[p] = FileDigest(p, _b64(h), h, stats[p].st_size, cached)
+        results[p] = FileDigest(p, hex_to_b64(h), h, stats[p].st_size, cached)
         if progress is not None:
             progress(stats[p].st_size)
 
     def work(p: str) -> FileDigest:
         if cache is not None:
             h, size, obj = cache.ingest_file(p, remember=False)
-            out = FileDigest(p, _b64(h), h, size, obj)
+            out = FileDigest(p, hex_to_b64(h), h, size, obj)
         else:
-            h, size = hash_path(p)
-            out = FileDigest(p, _b64(h), h, size, None)
+            h, size = md5_file(p)
+            out = FileDigest(p, hex_to_b64(h), h, size, None)
         if progress is not None:
             progress(size)
         return out

@@ -14,19 +14,16 @@ evicted if it changed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import stat
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 from cairn.cache.memo import ChecksumMemo
 from cairn.errors import DigestMismatchError
-from cairn.manifest.digest import CHUNK
+from cairn.manifest.digest import copy_hashing, md5_file
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
@@ -35,28 +32,15 @@ def unique_tmp(directory: Path, hint: str = "") -> Path:
     return directory / f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}{hint}"
 
 
-def copy_hashing(src: IO[bytes], dest: Path | str, mode: int = 0o644) -> tuple[str, int]:
-    """Copy a stream into a new file (created with ``mode``), returning (hex MD5, size)."""
-    h = hashlib.md5()
-    size = 0
-    # The mode applies to the name only: the descriptor we write through stays writable.
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with open(fd, "wb") as out:
-        while chunk := src.read(CHUNK):
-            h.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def hash_path(path: Path | str) -> tuple[str, int]:
-    h = hashlib.md5()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+def check_file(path: Path | str, hexdigest: str) -> None:
+    """Raise DigestMismatchError (and delete the file) unless its bytes hash to ``hexdigest``."""
+    actual, _ = md5_file(path)
+    if actual != hexdigest:
+        os.unlink(path)
+        raise DigestMismatchError(
+            f"downloaded bytes for blob {hexdigest} hash to {actual}; discarded",
+            details={"expected": hexdigest, "actual": actual},
+        )
 
 
 class ObjectCache:
@@ -108,13 +92,7 @@ class ObjectCache:
 
     def admit(self, tmp: Path, hexdigest: str) -> Path:
         """Verify a fetched temporary file against its digest and move it into place."""
-        actual, _ = hash_path(tmp)
-        if actual != hexdigest:
-            tmp.unlink(missing_ok=True)
-            raise DigestMismatchError(
-                f"downloaded bytes for blob {hexdigest} hash to {actual}; discarded",
-                details={"expected": hexdigest, "actual": actual},
-            )
+        check_file(tmp, hexdigest)
         os.chmod(tmp, READ_ONLY)
         return Path(self._publish(tmp, hexdigest))
 
@@ -135,7 +113,7 @@ class ObjectCache:
             if known.get(path) == h:
                 good.add(h)
                 continue
-            actual, _ = hash_path(path)  # stat changed (or memo lost): check the bytes
+            actual, _ = md5_file(path)  # stat changed (or memo lost): check the bytes
             if actual == h:
                 self.memo.remember([(path, stats[path], h)])
                 good.add(h)
@@ -165,7 +143,3 @@ class ObjectCache:
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
-
-    @staticmethod
-    def b64(hexdigest: str) -> str:
-        return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii")

@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from cairn.errors import ValidationError
 
@@ -63,15 +63,40 @@ def is_hex_md5(value: object) -> bool:
     return isinstance(value, str) and _HEX_MD5.fullmatch(value) is not None
 
 
-def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
-    """Return (base64 MD5, size) of a file, read in chunks."""
+def md5_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Return (hex MD5, size) of a file, read in chunks."""
     h = hashlib.md5()
     size = 0
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
-    return base64.b64encode(h.digest()).decode("ascii"), size
+    return h.hexdigest(), size
+
+
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Return (base64 MD5, size) of a file, read in chunks."""
+    hexdigest, size = md5_file(path)
+    return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii"), size
+
+
+def copy_hashing(
+    src: IO[bytes], dest: str | os.PathLike[str], mode: int = 0o644
+) -> tuple[str, int]:
+    """Copy a stream into a new file (created with ``mode``) while hashing it: (hex MD5, size).
+
+    Raises FileExistsError if ``dest`` exists: callers write to fresh temporary names.
+    """
+    h = hashlib.md5()
+    size = 0
+    # The mode applies to the name only: the descriptor we write through stays writable.
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with open(fd, "wb") as out:
+        while chunk := src.read(CHUNK):
+            h.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
 
 
 def stored_blob(entry_digest: str, extra: Mapping[str, Any] | None = None) -> str:

@@ -10,9 +10,9 @@ from urllib.parse import quote, unquote, urlparse
 
 from cairn.cache.hashing import hash_files, walk_files
 from cairn.cache.memo import ChecksumMemo
-from cairn.cache.objects import hash_path
 from cairn.errors import DigestMismatchError, NotFoundError, ValidationError
-from cairn.manifest import ManifestEntry, hex_to_b64, normalize_entry_path
+from cairn.manifest import ManifestEntry, normalize_entry_path
+from cairn.manifest.digest import hash_file
 from cairn.references.entries import member_name, object_limit, too_many
 
 
@@ -89,8 +89,7 @@ class FileHandler:
             shutil.copyfile(path, dest)
             return
         shutil.copyfile(path, dest)
-        hexdigest, _ = hash_path(dest)
-        if hex_to_b64(hexdigest) != entry.digest:
+        if hash_file(dest)[0] != entry.digest:
             os.unlink(dest)
             raise DigestMismatchError(
                 f"entry {entry.path!r}: referenced file {path} changed since it was logged"

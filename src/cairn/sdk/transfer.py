@@ -17,7 +17,7 @@ from pathlib import Path
 from cairn.backend.base import Backend, BlobDownload, BlobUpload
 from cairn.cache import ObjectCache, hash_files
 from cairn.cache.hashing import walk_files
-from cairn.cache.objects import unique_tmp
+from cairn.cache.objects import check_file, unique_tmp
 from cairn.concurrency import map_by_size
 from cairn.config import Settings
 from cairn.errors import (
@@ -185,14 +185,7 @@ def download(
 
 
 def _verify_and_place(tmp: Path, hexdigest: str, dest: Path) -> None:
-    from cairn.cache.objects import hash_path
-    from cairn.errors import DigestMismatchError
-
-    actual, _ = hash_path(tmp)
-    if actual != hexdigest:
-        raise DigestMismatchError(
-            f"downloaded bytes for {dest.name} hash to {actual}, expected {hexdigest}"
-        )
+    check_file(tmp, hexdigest)
     os.replace(tmp, dest)
 
 

@@ -7,7 +7,6 @@ writers of the same blob both succeed. Stored files are made read-only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -17,9 +16,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
-from cairn.core.blobs.base import CHUNK, blob_key
+from cairn.core.blobs.base import blob_key
 from cairn.errors import BlobNotFoundError, DigestMismatchError, StorageError, ValidationError
-from cairn.manifest.digest import is_hex_md5
+from cairn.manifest.digest import copy_hashing, is_hex_md5
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 
@@ -65,18 +64,12 @@ def publish(tmp: Path, final: Path, made: set[str] | None = None) -> None:
 
 def copy_verified(src: IO[bytes], dest: Path, digest: str) -> int:
     """Copy a stream to ``dest`` while hashing; raise if the bytes are not ``digest``."""
-    h = hashlib.md5()
-    size = 0
-    with open(dest, "wb") as out:
-        while chunk := src.read(CHUNK):
-            h.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    if h.hexdigest() != digest:
+    actual, size = copy_hashing(src, dest)
+    if actual != digest:
         dest.unlink(missing_ok=True)
         raise DigestMismatchError(
-            f"bytes received for blob {digest} hash to {h.hexdigest()}; nothing was stored",
-            details={"expected": digest, "actual": h.hexdigest()},
+            f"bytes received for blob {digest} hash to {actual}; nothing was stored",
+            details={"expected": digest, "actual": actual},
         )
     return size
 

@@ -52,7 +52,7 @@ from cairn.errors import (
     StorageError,
     ValidationError,
 )
-from cairn.manifest.digest import is_hex_md5
+from cairn.manifest.digest import hex_to_b64, is_hex_md5
 
 MiB = 1 << 20
 ENDPOINT_ENV = "CAIRN_S3_ENDPOINT_URL"
@@ -170,10 +170,6 @@ def _check(digest: str) -> str:
     if not is_hex_md5(digest):
         raise ValidationError(f"{digest!r} is not a hex MD5 blob name")
     return digest
-
-
-def _b64(hexdigest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii")
 
 
 def _check_b64_md5(value: str) -> str:
@@ -527,7 +523,7 @@ class S3BlobStore:
                     Key=key,
                     Body=body,
                     ContentLength=length,
-                    ContentMD5=_b64(digest),
+                    ContentMD5=hex_to_b64(digest),
                 )
         except DigestMismatchError:
             if body.complete:  # say what the bytes were, not only that the server refused them
@@ -724,7 +720,7 @@ class S3BlobStore:
         key = self.key_for(digest)
         if size < 0:
             raise ValidationError(f"size must be >= 0, not {size}")
-        headers = {"Content-MD5": _b64(digest), "Content-Length": str(size)}
+        headers = {"Content-MD5": hex_to_b64(digest), "Content-Length": str(size)}
         url = self._presign(
             "put_object",
             {"Key": key, "ContentMD5": headers["Content-MD5"], "ContentLength": size},
