@@ -397,7 +397,7 @@ class Service:
         were new.
         """
         self._check_blobs_present(manifest)
-        final = self._finalise_manifest(manifest, version_id, None)
+        final = self._finalise_manifest(manifest, version_id)
 
         def merge(s: Session) -> int:
             ver = self._pending(s, version_id)
@@ -513,16 +513,17 @@ class Service:
             latest_digest = latest_now.digest if latest_now is not None else None
             base = latest_now if pending.incremental else None
             base_manifest = self._load_manifest(base) if base is not None else None
+        if base_manifest is not None:  # incremental: the draft patches the latest version
+            patched = base_manifest.copy()
+            for e in manifest:
+                patched.add(e)
+            manifest = patched
         # The digest counts only paths and entry digests, which finalising does not change.
-        digest = (
-            manifest
-            if base_manifest is None
-            else self._finalise_manifest(manifest, version_id, base_manifest)
-        ).digest()
+        digest = manifest.digest()
         final = manifest
         manifest_digest = None
         if latest_digest != digest:
-            final = self._finalise_manifest(manifest, version_id, base_manifest)
+            final = self._finalise_manifest(manifest, version_id)
             # Only a new version needs its blobs checked and its manifest stored; the same
             # content as the latest version is answered from the database alone.
             self._check_blobs_present(final)
@@ -550,7 +551,7 @@ class Service:
                 # Rare: the latest version changed between our read and this transaction, so
                 # this is a new version after all. Store its manifest now, admitting the blob
                 # in this same transaction (a second write transaction would wait on ours).
-                final = self._finalise_manifest(manifest, version_id, base_manifest)
+                final = self._finalise_manifest(manifest, version_id)
                 manifest_digest = self._store_manifest(final, session=s)
             self._check_blobs_present(final, s)
             index = (
@@ -608,13 +609,10 @@ class Service:
         return ver
 
     @staticmethod
-    def _finalise_manifest(manifest: Manifest, version_id: str, base: Manifest | None) -> Manifest:
-        """Merge an incremental patch onto its base, and stamp each stored entry's birth."""
-        merged = base.copy() if base is not None else Manifest()
-        for e in manifest:
-            merged.add(e)
+    def _finalise_manifest(manifest: Manifest, version_id: str) -> Manifest:
+        """The manifest as stored: each stored entry's birth stamped, no local paths."""
         out = Manifest()
-        for e in merged:
+        for e in manifest:
             if e.ref is None and e.birth_artifact_id is None:
                 e = e.with_changes(birth_artifact_id=version_id, local_path=None)
             elif e.local_path is not None:

@@ -38,7 +38,8 @@ from cairn.errors import (
     PathNotInArtifactError,
     ValidationError,
 )
-from cairn.manifest import Manifest, ManifestEntry, normalize_entry_path
+from cairn.manifest import Manifest, ManifestEntry, b64_to_hex, normalize_entry_path
+from cairn.manifest.digest import copy_hashing, hex_to_b64
 from cairn.records import COMMITTED, DELETED, PENDING, VersionRecord, VersionSpec, VersionUpdate
 from cairn.references import handler_for
 from cairn.sdk import context, transfer
@@ -398,11 +399,9 @@ class Artifact:
         for p in paths:
             with open(p, "rb") as src:
                 dest = staging / uuid.uuid4().hex
-                from cairn.cache.objects import copy_hashing
-
                 h, size = copy_hashing(src, dest)
             self._staged.add(str(dest))
-            out.append((cache.b64(h), str(dest), size))
+            out.append((hex_to_b64(h), str(dest), size))
         return out
 
     def _staging_dir(self) -> Path:
@@ -433,8 +432,6 @@ class Artifact:
             # A temporary file's name is arbitrary: name it by its content instead.
             folder, _, base = entry_name.rpartition("/")
             _stem, dot, ext = base.partition(".")
-            from cairn.manifest import b64_to_hex
-
             base = b64_to_hex(digest)[:20] + (dot + ext if dot else "")
             entry_name = f"{folder}/{base}" if folder else base
         entry = ManifestEntry(path=entry_name, digest=digest, size=size, local_path=source)
@@ -480,11 +477,11 @@ class Artifact:
         if not set(mode) <= set("xwbt+") or not ({"x", "w"} & set(mode)):
             raise ValidationError(f"new_file mode {mode!r}: use a writing mode such as 'x' or 'w'")
         path = self._staging_dir() / f"new-{uuid.uuid4().hex}"
-        with open(path, mode, encoding=encoding) as f:
-            yield f
         try:
+            with open(path, mode, encoding=encoding) as f:
+                yield f
             self.add_file(str(path), name=entry_name)
-        finally:
+        finally:  # added or not (the block raised), the scratch file goes
             path.unlink(missing_ok=True)
             self._added_local.pop(str(path), None)
 
