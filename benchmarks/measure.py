@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +39,21 @@ import psutil
 
 SAMPLE_EVERY = 0.05
 MiB = 1 << 20
+
+
+def stop_group(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server started in its own session: SIGTERM to the group its PID leads, SIGKILL
+    after 15 s, then reap it. Never by name."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def free_port() -> int:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import free_port, log_tail, stop_group
 
 BACKENDS = ["embedded", "server-sqlite", "server-postgres-s3"]
 START_TIMEOUT = 60.0
@@ -46,32 +46,9 @@ _servers: dict[str, RunningServer] = {}
 _unavailable: dict[str, str] = {}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """Stop a server started by :func:`start_server` (its own process group, by its pid)."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    stop_group(proc, grace=10, reap=10)
 
 
 def start_server(
@@ -107,7 +84,7 @@ def start_server(
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"cairn server exited ({proc.returncode}):\n{_log_tail(log)}")
+            raise RuntimeError(f"cairn server exited ({proc.returncode}):\n{log_tail(log)}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 break
@@ -115,7 +92,7 @@ def start_server(
             pass
         if time.monotonic() > deadline:
             stop_server(proc)
-            raise RuntimeError(f"cairn server did not start in time:\n{_log_tail(log)}")
+            raise RuntimeError(f"cairn server did not start in time:\n{log_tail(log)}")
         time.sleep(0.1)
     return RunningServer(url, db_url, admin_key, proc, log)
 

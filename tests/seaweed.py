@@ -34,8 +34,6 @@ import importlib.metadata
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -46,6 +44,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+
+from tests.processes import free_ports, log_tail, stop_group
 
 REGION = "us-east-1"
 DEFAULT_TIMEOUT = 90.0
@@ -132,24 +132,6 @@ def find_weed() -> str | None:
     return shutil.which("weed")
 
 
-def _free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (all held open together, so no two are the same)."""
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(n):
-            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-        return ports
-
-
-def _log_tail(log: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def _loopback_get(url: str) -> bytes:
     """GET a loopback URL, never through a proxy from the environment."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -177,7 +159,7 @@ def _wait_ready(
         if proc.poll() is not None:
             raise RuntimeError(
                 f"weed exited with status {proc.returncode} during startup; log tail:\n"
-                + _log_tail(log)
+                + log_tail(log, 40)
             )
 
     while time.monotonic() < deadline and not volumes_ready:
@@ -206,22 +188,13 @@ def _wait_ready(
         time.sleep(0.1)
     raise RuntimeError(
         f"SeaweedFS S3 at {server.endpoint_url} was not ready after {timeout:.0f} s "
-        f"(last: {last}); log tail:\n{_log_tail(log)}"
+        f"(last: {last}); log tail:\n{log_tail(log, 40)}"
     )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Stop weed's process group by its id (the group leader is weed itself), and reap it."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+    stop_group(proc, grace=STOP_GRACE, reap=30)
 
 
 def _remove_grpc_sockets(ports: dict[str, int]) -> None:
@@ -305,7 +278,7 @@ def seaweed_s3(timeout: float | None = None) -> Iterator[S3Server]:
         log = home / "weed.log"
         attempts = 3  # a picked port can be taken by someone else before weed binds it
         for attempt in range(1, attempts + 1):
-            ports = dict(zip(PORT_NAMES, _free_ports(len(PORT_NAMES)), strict=True))
+            ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
             server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", access_key, secret_key)
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
@@ -322,7 +295,7 @@ def seaweed_s3(timeout: float | None = None) -> Iterator[S3Server]:
             except RuntimeError:
                 _stop(proc)
                 _remove_grpc_sockets(ports)
-                if attempt == attempts or "address already in use" not in _log_tail(log, 200):
+                if attempt == attempts or "address already in use" not in log_tail(log, 200):
                     raise
                 continue
             try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from benchmarks.measure import (
     ProxyGroup,
     count_files,
     free_port,
+    stop_group,
     wait_for_port,
 )
 from benchmarks.targets.base import Target
@@ -144,15 +144,8 @@ class CairnServer(Target):
         if self._proxy is not None:
             self._proxy.close()
             self._proxy = None
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)  # the group led by the server's PID
-            try:
-                self._proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
+        if self._proc is not None:
+            stop_group(self._proc)
         self._proc = None
         self._stack.close()
         self._stack = contextlib.ExitStack()

@@ -9,9 +9,7 @@ its default worker count; the client reaches it through the byte-counting proxy.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import CountingProxy, count_files, free_port, wait_for_port
+from benchmarks.measure import (
+    CountingProxy,
+    count_files,
+    free_port,
+    stop_group,
+    wait_for_port,
+)
 from benchmarks.targets.base import QUIET_ENV, Target
 from benchmarks.workloads import Workload
 
@@ -97,15 +101,8 @@ class MLflow(Target):
         if self._proxy is not None:
             self._proxy.close()
             self._proxy = None
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)  # the group led by the server's PID
-            try:
-                self._proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
+        if self._proc is not None:
+            stop_group(self._proc)
         self._proc = None
         if self._log is not None:
             self._log.close()

@@ -23,7 +23,6 @@ import importlib.metadata
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -36,39 +35,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
+from tests.processes import free_port, log_tail, stop_group
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 
 
 # -- plumbing --------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
-    """Stop a process started here (its own session; signalled by its pid) and reap it."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
 def _loopback_ok(url: str) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -112,13 +85,13 @@ def _process(
         deadline = time.monotonic() + START_TIMEOUT
         while not ready():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited ({proc.returncode}):\n{_log_tail(log)}")
+                raise RuntimeError(f"{name} exited ({proc.returncode}):\n{log_tail(log)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not answer in time:\n{_log_tail(log)}")
+                raise RuntimeError(f"{name} did not answer in time:\n{log_tail(log)}")
             time.sleep(0.05)
         yield proc
     finally:
-        _stop(proc, grace)
+        stop_group(proc, grace, reap=10)
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
