@@ -149,3 +149,16 @@ class VersionUpdate(_Wire):
     clear_description: bool = False
 
     _tuples = ("aliases", "tags")
+
+
+@dataclass(frozen=True)
+class StorageReport(_Wire):
+    """What one storage reclamation (``cairn gc``) did."""
+
+    condemned: int = 0  # blobs newly found unreferenced (deleted by a run after the grace)
+    blobs_deleted: int = 0  # rows removed: blobs no version can reach any more
+    objects_deleted: int = 0  # blob objects removed from the store
+    packs_rewritten: int = 0  # sparse packs whose live blobs were copied to new packs
+    packs_deleted: int = 0  # retired or orphaned pack objects removed from the store
+    bytes_freed: int = 0  # bytes of objects and packs removed
+    bytes_rewritten: int = 0  # bytes copied into new packs

@@ -201,3 +201,55 @@ class TestBlobStore:
             while piece := f.read(100_000):
                 got += piece
         assert bytes(got) == data
+
+
+class TestPacks:
+    """Packs: random-named objects written once, read by range, deleted."""
+
+    def _pack(self, tmp_path: Path, data: bytes) -> str:
+        path = tmp_path / "pack.bin"
+        path.write_bytes(data)
+        return str(path)
+
+    def test_put_read_ranges_delete(self, store: BlobStore, tmp_path: Path) -> None:
+        data = os.urandom(70_000)
+        pack_id = os.urandom(16).hex()
+        store.put_pack(pack_id, self._pack(tmp_path, data), md5(data))
+        assert store.read_pack(pack_id, 0, 10) == data[:10]
+        assert store.read_pack(pack_id, 65_000, 5_000) == data[65_000:]
+        assert store.read_pack(pack_id, 123, 0) == b""
+        assert [p for p, _ in store.iter_packs()] == [pack_id]
+        # Packs are not blobs: the blob listing and lookups never show them.
+        assert list(store.iter_digests()) == []
+        assert store.has_many([pack_id]) == set()
+        store.delete_pack(pack_id)
+        store.delete_pack(pack_id)  # absent: ignored
+        assert list(store.iter_packs()) == []
+        with pytest.raises(BlobNotFoundError):
+            store.read_pack(pack_id, 0, 1)
+
+    def test_a_pack_that_does_not_hash_to_its_md5_is_refused(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        pack_id = os.urandom(16).hex()
+        with pytest.raises(DigestMismatchError):
+            store.put_pack(pack_id, self._pack(tmp_path, b"these bytes"), md5(b"other bytes"))
+        assert list(store.iter_packs()) == []
+
+    def test_a_range_past_the_end_is_an_error_not_short_data(
+        self, store: BlobStore, tmp_path: Path
+    ) -> None:
+        from cairn.errors import StorageError
+
+        data = b"0123456789"
+        pack_id = os.urandom(16).hex()
+        store.put_pack(pack_id, self._pack(tmp_path, data), md5(data))
+        with pytest.raises(StorageError):
+            store.read_pack(pack_id, 5, 10)
+
+    @pytest.mark.parametrize("bad", ["../../etc/passwd", "ABCDEF" * 6, "a" * 31, ""])
+    def test_pack_ids_are_checked(self, store: BlobStore, tmp_path: Path, bad: str) -> None:
+        with pytest.raises(ValidationError):
+            store.read_pack(bad, 0, 1)
+        with pytest.raises(ValidationError):
+            store.put_pack(bad, self._pack(tmp_path, b"x"), md5(b"x"))

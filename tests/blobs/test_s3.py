@@ -199,6 +199,25 @@ def test_presigned_get(make_s3_store: MakeStore) -> None:
     assert status == 404
 
 
+def test_presigned_pack_range_opens_only_that_range(
+    make_s3_store: MakeStore, tmp_path: Path
+) -> None:
+    """A pack holds other uploads' blobs: its URL must give exactly the range it was made for."""
+    store = make_s3_store()
+    data = os.urandom(64 * KiB)
+    src = tmp_path / "pack"
+    src.write_bytes(data)
+    pack_id = os.urandom(16).hex()
+    store.put_pack(pack_id, str(src), md5(data))
+    req = store.presign_pack_range(pack_id, 4096, 8192)
+    status, body = send(req)
+    assert (status, body) == (206, data[4096 : 4096 + 8192])
+    assert send(req, Range="bytes=0-65535")[0] == 403  # a wider range: refused
+    assert send(req, Range="")[0] == 403  # the whole object: refused
+    with pytest.raises(ValidationError):
+        store.presign_pack_range(pack_id, 0, 0)
+
+
 # -- resumable (presigned multipart) uploads ---------------------------------------------------
 
 

@@ -14,8 +14,11 @@ through the server (``PUT/GET /api/v1/blobs/{digest}``) without being held in me
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import io
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -24,7 +27,9 @@ from urllib.parse import quote
 
 import httpx
 
+from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
+from cairn.backend.packing import ChunkReader
 from cairn.config import Settings
 from cairn.errors import (
     AuthenticationError,
@@ -42,6 +47,8 @@ from cairn.errors import (
     make_error,
 )
 from cairn.manifest import Manifest
+from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
+from cairn.manifest.packstream import read_header
 from cairn.records import (
     CollectionRecord,
     RunRecord,
@@ -55,6 +62,7 @@ from cairn.version import __version__
 T = TypeVar("T")
 CHUNK = 1 << 20
 DIGEST_BATCH = 10_000
+PACKS_IN_FLIGHT = 4
 MANIFEST_DIGEST_HEADER = "X-Cairn-Manifest-Digest"
 TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=600.0, pool=600.0)
 
@@ -193,11 +201,13 @@ class HttpBackend:
         content: Any = None,
         headers: dict[str, str] | None = None,
         into: str | None = None,
+        sink: Callable[[IO[bytes]], None] | None = None,
         progress: Progress | None = None,
     ) -> httpx.Response:
         """Send one request; return the response, or raise the :mod:`cairn.errors` it means.
 
-        ``into`` streams the response body to that file (never whole in memory).
+        ``into`` streams the response body to that file (never whole in memory); ``sink`` is
+        handed the body as a readable file instead.
         """
         client = self._direct if direct else self._api
         where = url if not direct else url.split("?", 1)[0]
@@ -210,6 +220,10 @@ class HttpBackend:
                 if not response.is_success:
                     response.read()
                     raise _error_from(response, direct=direct)
+                if sink is not None:
+                    with io.BufferedReader(ChunkReader(response.iter_bytes(CHUNK)), CHUNK) as body:
+                        sink(body)
+                    return response
                 if into is None:
                     response.read()
                     return response
@@ -237,6 +251,11 @@ class HttpBackend:
 
     def _presigned(self) -> bool:
         return bool(self._server_info().get("presigned"))
+
+    def _packs(self) -> dict[str, Any] | None:
+        """The server's pack sizes (``GET /server``), or None if it takes no pack streams."""
+        packs = self._server_info().get("packs")
+        return dict(packs) if isinstance(packs, dict) else None
 
     @staticmethod
     def _project(entity: str, project: str) -> str:
@@ -346,6 +365,14 @@ class HttpBackend:
     def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
         if not blobs:
             return
+        packs = self._packs()
+        if packs is not None:
+            small = [b for b in blobs if b.size < int(packs["threshold"])]
+            if small:
+                self._upload_packs(small, packs, progress)
+            blobs = [b for b in blobs if b.size >= int(packs["threshold"])]
+            if not blobs:
+                return
         if self._presigned():
             self._upload_direct(blobs, progress)
             return
@@ -364,6 +391,34 @@ class HttpBackend:
                 )
 
         _run_all(put, blobs, self.workers)
+
+    def _upload_packs(
+        self, blobs: Sequence[BlobUpload], packs: dict[str, Any], progress: Progress | None
+    ) -> None:
+        """Send small blobs as pack streams of about ``packs["target"]`` bytes, in parallel."""
+        groups = packing.group(
+            blobs,
+            lambda b: b.size,
+            target=int(packs["target"]),
+            max_items=int(packs["max_blobs"]),
+        )
+
+        def send(group: list[BlobUpload]) -> None:
+            chunks, length = packing.pack_body(group)
+            try:
+                self._send(
+                    "POST",
+                    "/blobs/packs",
+                    content=iter(chunks),
+                    headers={"Content-Length": str(length), "Content-Type": PACK_TYPE},
+                )
+            except DigestMismatchError as exc:
+                raise packing.name_changed_files(exc, group) from None
+            if progress is not None:
+                progress(length)
+
+        # Each pack is held in memory while it is sent: a few at a time keep that bounded.
+        _run_all(send, groups, min(self.workers, PACKS_IN_FLIGHT))
 
     def _upload_direct(self, blobs: Sequence[BlobUpload], progress: Progress | None) -> None:
         by_digest = {b.digest: b for b in blobs}
@@ -477,34 +532,93 @@ class HttpBackend:
     def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
         if not blobs:
             return
-        if not self._presigned():
-
-            def get(b: BlobDownload) -> None:
-                self._send("GET", f"/blobs/{b.digest}", into=b.dest, progress=progress)
-
-            _run_all(get, blobs, self.workers)
+        if self._presigned():
+            self._fetch_direct(blobs, progress)
             return
-        urls: dict[str, dict[str, Any]] = {}
-        digests = list(dict.fromkeys(b.digest for b in blobs))
+        packs = self._packs()
+        small: list[BlobDownload] = []
+        large = list(blobs)
+        if packs is not None:
+            threshold = int(packs["threshold"])
+            small = [b for b in blobs if b.size is not None and b.size < threshold]
+            large = [b for b in blobs if b.size is None or b.size >= threshold]
+
+        def get(b: BlobDownload) -> None:
+            self._send("GET", f"/blobs/{b.digest}", into=b.dest, progress=progress)
+
+        if small:
+            assert packs is not None
+            self._fetch_packed(small, packs, progress)
+        _run_all(get, large, self.workers)
+
+    def _fetch_packed(
+        self, blobs: Sequence[BlobDownload], packs: dict[str, Any], progress: Progress | None
+    ) -> None:
+        """Fetch small blobs many to a request: ``POST /blobs/read`` answers a pack stream."""
+        dests = _dests(blobs)
+        unique = [next(iter(g)) for g in _by_digest(blobs).values()]
+        groups = packing.group(
+            unique,
+            lambda b: b.size or 0,
+            target=int(packs.get("range_bytes", packs["target"])),
+            max_items=int(packs["max_blobs"]),
+        )
+
+        def read(group: list[BlobDownload]) -> None:
+            def sink(body: IO[bytes]) -> None:
+                layout = read_header(body, max_blobs=len(group))
+                packing.split_into(body, layout, dests, progress)
+
+            self._send(
+                "POST", "/blobs/read", json={"digests": [b.digest for b in group]}, sink=sink
+            )
+
+        _run_all(read, groups, self.workers)
+
+    def _fetch_direct(self, blobs: Sequence[BlobDownload], progress: Progress | None) -> None:
+        """Fetch straight from the store: a GET per blob of its own, a ranged GET per run of
+        neighbours in a pack."""
+        dests = _dests(blobs)
+        digests = list(dests)
+        singles: dict[str, dict[str, Any]] = {}
+        ranges: list[dict[str, Any]] = []
         for i in range(0, len(digests), DIGEST_BATCH):
             body = {"digests": digests[i : i + DIGEST_BATCH]}
-            urls.update(self._json("POST", "/blobs/downloads", json=body)["downloads"])
-        absent = [d for d in digests if d not in urls]
+            plan = self._json("POST", "/blobs/downloads", json=body)
+            singles.update(plan["downloads"])
+            ranges.extend(plan.get("ranges", []))
+        covered = set(singles) | {d for r in ranges for d, _ in r["blobs"]}
+        absent = [d for d in digests if d not in covered]
         if absent:
             raise BlobNotFoundError(f"blob {absent[0]} not found", details={"missing": absent})
 
-        def get_direct(b: BlobDownload) -> None:
-            req = urls[b.digest]
+        def get_single(digest: str) -> None:
+            req = singles[digest]
+            first, *more = dests[digest]
             self._send(
                 req["method"],
                 req["url"],
                 direct=True,
                 headers=dict(req["headers"]),
-                into=b.dest,
+                into=first,
                 progress=progress,
             )
+            for dest in more:
+                shutil.copyfile(first, dest)
 
-        _run_all(get_direct, blobs, self.workers)
+        def get_range(req: dict[str, Any]) -> None:
+            layout = [(str(d), int(n)) for d, n in req["blobs"]]
+
+            def sink(body: IO[bytes]) -> None:
+                packing.split_into(body, layout, dests, progress)
+
+            self._send(
+                req["method"], req["url"], direct=True, headers=dict(req["headers"]), sink=sink
+            )
+
+        jobs = [functools.partial(get_range, r) for r in ranges]
+        jobs += [functools.partial(get_single, d) for d in singles]
+        _run_all(lambda job: job(), jobs, self.workers)
 
     def list_versions(
         self,
@@ -599,3 +713,15 @@ def _counting(chunks: Iterator[bytes], progress: Progress | None) -> Iterator[by
         if progress is not None:
             progress(len(chunk))
         yield chunk
+
+
+def _by_digest(blobs: Sequence[BlobDownload]) -> dict[str, list[BlobDownload]]:
+    out: dict[str, list[BlobDownload]] = {}
+    for b in blobs:
+        out.setdefault(b.digest, []).append(b)
+    return out
+
+
+def _dests(blobs: Sequence[BlobDownload]) -> dict[str, list[str]]:
+    """Each digest's destination files (one blob may be wanted in several places)."""
+    return {d: [b.dest for b in group] for d, group in _by_digest(blobs).items()}

@@ -54,8 +54,10 @@ class LocalBackend(Service):
         self.record_blobs(map_by_size(put, blobs, lambda b: b.size, self.workers))
 
     def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
+        where = self.locate_blobs([b.digest for b in blobs])
+
         def get(b: BlobDownload) -> None:
-            self.blobs.get_file(b.digest, b.dest)
+            self.blob_to_file(b.digest, b.dest, where.get(b.digest))
             if progress is not None:
                 progress(b.size or 0)
 

@@ -17,24 +17,28 @@ and :meth:`Service.collect_garbage` removes after an expiry.
 from __future__ import annotations
 
 import hashlib
-import itertools
+import io
 import secrets
 import string
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, TypeVar
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from cairn import naming
+from cairn.core import packs
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
-from cairn.core.blobs.base import BlobStore
+from cairn.core.blobs.base import CHUNK, BlobStore
 from cairn.core.db import models as m
+from cairn.core.db.bulk import bulk_insert as _bulk_insert
+from cairn.core.db.bulk import chunks as _chunks
 from cairn.core.db.engine import Database
+from cairn.core.packs import BlobLocation, PackPolicy
 from cairn.errors import (
     AliasInUseError,
     ArtifactNotFoundError,
@@ -42,12 +46,13 @@ from cairn.errors import (
     CollectionNotFoundError,
     ConflictError,
     EntryConflictError,
+    PermissionDeniedError,
     ProjectNotFoundError,
     RunNotFoundError,
     TypeConflictError,
     ValidationError,
 )
-from cairn.manifest import Manifest, ManifestEntry
+from cairn.manifest import Manifest, ManifestEntry, packstream
 from cairn.manifest.digest import is_hex_md5, stored_blob
 from cairn.records import (
     COMMITTED,
@@ -55,6 +60,7 @@ from cairn.records import (
     PENDING,
     CollectionRecord,
     RunRecord,
+    StorageReport,
     TypeRecord,
     VersionRecord,
     VersionSpec,
@@ -63,7 +69,6 @@ from cairn.records import (
 
 T = TypeVar("T")
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
-_BATCH = 5000
 
 
 def new_run_id() -> str:
@@ -72,21 +77,6 @@ def new_run_id() -> str:
 
 def new_version_id() -> str:
     return secrets.token_hex(12)
-
-
-def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _bulk_insert(s: Session, model: type[m.Base], rows: Iterable[dict[str, Any]]) -> None:
-    """Insert many rows with Core executemany (the ORM's bulk path costs several times more),
-    a chunk at a time so a million rows never exist as one list."""
-    conn = s.connection()
-    table = cast(Table, model.__table__)
-    it = iter(rows)
-    while chunk := list(itertools.islice(it, _BATCH)):
-        conn.execute(insert(table), chunk)
 
 
 class _HashingWriter:
@@ -106,14 +96,21 @@ class _HashingWriter:
 class Service:
     """Every rule about entities, projects, collections, versions, aliases, tags and runs."""
 
-    def __init__(self, db: Database, blobs: BlobStore, principal: Principal = LOCAL) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        principal: Principal = LOCAL,
+        packs: PackPolicy | None = None,
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.principal = principal
+        self.packs = packs if packs is not None else PackPolicy.for_store(blobs)
 
     def bind(self, principal: Principal) -> Service:
         """The same service acting for another caller (one per server request)."""
-        return Service(self.db, self.blobs, principal)
+        return Service(self.db, self.blobs, principal, self.packs)
 
     # -- permissions (overridden in spirit by the server's roles) -------------------------------
     def _may(self, s: Session, project: m.Project, action: str) -> bool:
@@ -402,6 +399,7 @@ class Service:
         def merge(s: Session) -> int:
             ver = self._pending(s, version_id)
             s.get_one(m.Collection, ver.collection_id, with_for_update=True)
+            self._check_blobs_present(final, s)  # claimed from GC, as a commit does
             existing: dict[str, str] = {}
             paths = [e.path for e in final]
             for chunk in _chunks(paths):
@@ -454,7 +452,11 @@ class Service:
         )
 
     def missing_blobs(self, digests: Iterable[str]) -> list[str]:
-        """Which of these hex digests the store does not hold (answered from the database)."""
+        """Which of these hex digests the store does not hold (answered from the database).
+
+        A blob GC has marked counts as missing, so the client sends it again instead of
+        committing a version that GC might take the bytes from.
+        """
         wanted = list(dict.fromkeys(digests))
         bad = next((d for d in wanted if not is_hex_md5(d)), None)
         if bad is not None:
@@ -462,29 +464,172 @@ class Service:
         present: set[str] = set()
         with self.db.read() as s:
             for chunk in _chunks(wanted):
-                present.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))))
+                present.update(
+                    s.scalars(
+                        select(m.Blob.digest).where(
+                            m.Blob.digest.in_(chunk),
+                            m.Blob.condemned_at.is_(None),
+                            m.Blob.deleting.is_(False),
+                        )
+                    )
+                )
         return [d for d in wanted if d not in present]
 
     def record_blobs(self, blobs: Iterable[tuple[str, int]]) -> None:
-        """Admit blobs the store now holds (after their bytes were verified)."""
-        items = list(dict.fromkeys(blobs))
-        if not items:
-            return
+        """Admit blobs the store now holds as objects of their own (their bytes were verified).
 
-        def admit(s: Session) -> None:
-            known: set[str] = set()
-            for chunk in _chunks([d for d, _ in items]):
-                known.update(s.scalars(select(m.Blob.digest).where(m.Blob.digest.in_(chunk))))
-            _bulk_insert(s, m.Blob, [{"digest": d, "size": n} for d, n in items if d not in known])
+        Raises:
+            BlobNotFoundError: a blob is not in the store after all (GC removed it while it was
+                being uploaded again); nothing is admitted, and sending it again will do.
+        """
+        items = list(dict(blobs).items())
+        if items:
+            # Two clients uploading the same blob at once race to admit it; the retry sees it.
+            self._write(lambda s: self._admit(s, items))
 
-        # Two clients uploading the same blob at once race to admit it; the retry sees it.
-        self._write(admit)
+    def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> None:
+        """Admit uploaded objects in the write transaction ``s``.
+
+        GC removes an object only while it holds its row (mark ``deleting``, then delete the
+        object, then the row), so an object checked here, under the row's lock, stays.
+        """
+        rows: dict[str, tuple[bool, bool]] = {}  # digest → (condemned, deleting)
+        for chunk in _chunks([d for d, _ in items]):
+            for digest, condemned_at, deleting in s.execute(
+                select(m.Blob.digest, m.Blob.condemned_at, m.Blob.deleting)
+                .where(m.Blob.digest.in_(chunk))
+                .with_for_update()
+            ).all():
+                rows[digest] = (condemned_at is not None, bool(deleting))
+        fresh = [(d, n) for d, n in items if d not in rows]
+        revived = [(d, n) for d, n in items if d in rows and rows[d][1]]
+        unmarked = [d for d, (condemned, deleting) in rows.items() if condemned and not deleting]
+        check = [d for d, _ in fresh] + [d for d, _ in revived]
+        if check:
+            absent = set(check) - self.blobs.has_many(check)
+            if absent:
+                shown = ", ".join(sorted(absent)[:5])
+                raise BlobNotFoundError(
+                    f"{len(absent)} blob(s) are not in the store ({shown}): they were not "
+                    "uploaded, or GC removed them while they were being uploaded again; "
+                    "upload them again",
+                    details={"missing": sorted(absent)[:1000]},
+                )
+        now = m.utcnow()
+        _bulk_insert(s, m.Blob, ({"digest": d, "size": n, "created_at": now} for d, n in fresh))
+        for d, n in revived:
+            s.execute(
+                update(m.Blob)
+                .where(m.Blob.digest == d)
+                .values(size=n, pack_id=None, pack_offset=None, deleting=False, condemned_at=None)
+            )
+        for chunk in _chunks(unmarked):
+            s.execute(update(m.Blob).where(m.Blob.digest.in_(chunk)).values(condemned_at=None))
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
         """Verify and store one blob from a stream, then admit it."""
         written = self.blobs.put_stream(digest, stream, size)
         self.record_blobs([(digest, written)])
         return written
+
+    def store_pack_stream(self, stream: IO[bytes]) -> dict[str, Any]:
+        """Verify and store every blob of a pack stream (:mod:`cairn.manifest.packstream`).
+
+        All or nothing: one blob that does not hash to its digest rejects the whole pack. With
+        packs enabled the blobs become one stored pack; otherwise one object each.
+
+        Raises:
+            ValidationError: a malformed, oversized or truncated stream.
+            DigestMismatchError: a blob hashes otherwise; nothing was stored.
+        """
+        policy = self.packs
+        layout = packstream.read_header(
+            stream, max_blobs=policy.max_blobs, max_bytes=policy.max_bytes
+        )
+        with packs.spool(stream, layout) as spooled:
+            if not policy.enabled:
+                with open(spooled.path, "rb") as f:
+                    for (digest, size), offset in zip(layout, spooled.offsets, strict=True):
+                        f.seek(offset)
+                        self.blobs.put_stream(digest, io.BytesIO(f.read(size)), size)
+                self.record_blobs(layout)
+                return {"stored": len(layout), "pack": None}
+            pack_id = packs.new_pack_id()
+            self.blobs.put_pack(pack_id, spooled.path, spooled.md5)
+            live = self._write(lambda s: packs.register(s, pack_id, spooled))
+            return {"stored": len(layout), "pack": pack_id, "new": live}
+
+    # -- reading blobs (wherever they lie) -----------------------------------------------------
+    def locate_blobs(self, digests: Sequence[str]) -> dict[str, BlobLocation]:
+        """Where each stored blob lies (absent ones are left out)."""
+        with self.db.read() as s:
+            return packs.locate(s, digests)
+
+    def open_blob(self, digest: str) -> IO[bytes]:
+        """A blob's bytes as a stream, from its own object or its pack.
+
+        Raises:
+            BlobNotFoundError: the store does not hold it.
+        """
+        loc = self.locate_blobs([digest]).get(digest)
+        if loc is None or loc.pack_id is None:
+            return self.blobs.open(digest)
+        return io.BytesIO(self.blobs.read_pack(loc.pack_id, loc.offset, loc.size))
+
+    def blob_to_file(self, digest: str, dest: str, where: BlobLocation | None = None) -> None:
+        """Write a blob to ``dest`` (a fresh temporary path the caller verifies and renames).
+
+        ``where`` is its location if the caller looked it up already (for many blobs at once).
+
+        Raises:
+            BlobNotFoundError: the store does not hold it.
+        """
+        loc = where or self.locate_blobs([digest]).get(digest)
+        if loc is None or loc.pack_id is None:
+            self.blobs.get_file(digest, dest)
+            return
+        data = self.blobs.read_pack(loc.pack_id, loc.offset, loc.size)
+        with open(dest, "wb") as f:
+            f.write(data)
+
+    def iter_blob_bytes(
+        self, digests: Sequence[str], where: dict[str, BlobLocation] | None = None
+    ) -> Iterator[bytes]:
+        """The bytes of ``digests`` back to back, in order, read a few large pieces at a time:
+        neighbours in one pack with one ranged read, other objects streamed.
+
+        ``where`` is what :meth:`locate_blobs` answered, if the caller asked already.
+
+        Raises:
+            BlobNotFoundError: one of them is not stored (raised before anything is yielded).
+        """
+        where = where if where is not None else self.locate_blobs(digests)
+        absent = [d for d in digests if d not in where]
+        if absent:
+            raise BlobNotFoundError(
+                f"blob {absent[0]} is not in the store", details={"missing": absent[:1000]}
+            )
+        i = 0
+        while i < len(digests):
+            loc = where[digests[i]]
+            if loc.pack_id is None:
+                with self.blobs.open(loc.digest) as f:
+                    while chunk := f.read(CHUNK):
+                        yield chunk
+                i += 1
+                continue
+            # The longest run of blobs that lie back to back in this pack, in this order.
+            j, end = i + 1, loc.offset + loc.size
+            while j < len(digests):
+                nxt = where[digests[j]]
+                if nxt.pack_id != loc.pack_id or nxt.offset != end:
+                    break
+                if end - loc.offset + nxt.size > self.packs.range_bytes:
+                    break
+                end += nxt.size
+                j += 1
+            yield self.blobs.read_pack(loc.pack_id, loc.offset, end - loc.offset)
+            i = j
 
     def abort_version(self, version_id: str) -> None:
         with self.db.write() as s:
@@ -593,10 +738,11 @@ class Service:
             if session is None:
                 if self.missing_blobs([digest]):
                     self.store_blob_stream(digest, f, writer.size)
-            elif session.get(m.Blob, digest) is None:
-                self.blobs.put_stream(digest, f, writer.size)
-                session.add(m.Blob(digest=digest, size=writer.size))
-                session.flush()
+            else:
+                row = session.get(m.Blob, digest)
+                if row is None or row.deleting:
+                    self.blobs.put_stream(digest, f, writer.size)
+                    self._admit(session, [(digest, writer.size)])
         return digest
 
     def _pending(self, s: Session, version_id: str) -> m.Version:
@@ -621,23 +767,45 @@ class Service:
         return out
 
     def _check_blobs_present(self, manifest: Manifest, s: Session | None = None) -> None:
+        """Raise BlobNotFoundError unless the store holds every blob the manifest names.
+
+        In a write transaction (``s``) the blobs are also claimed: GC's mark is cleared and,
+        on PostgreSQL, the rows are share-locked, so GC cannot take them before this commits.
+        A blob GC is deleting counts as absent.
+        """
         need = list(
             dict.fromkeys(stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None)
         )
+        present: set[str] = set()
         if s is None:
-            missing = self.missing_blobs(need)
+            with self.db.read() as r:
+                for chunk in _chunks(need):
+                    present.update(
+                        r.scalars(
+                            select(m.Blob.digest).where(
+                                m.Blob.digest.in_(chunk), m.Blob.deleting.is_(False)
+                            )
+                        )
+                    )
         else:
-            present: set[str] = set()
             for chunk in _chunks(need):
-                # FOR SHARE on PostgreSQL: the blobs cannot be removed under this commit.
+                s.execute(
+                    update(m.Blob)
+                    .where(
+                        m.Blob.digest.in_(chunk),
+                        m.Blob.condemned_at.is_not(None),
+                        m.Blob.deleting.is_(False),
+                    )
+                    .values(condemned_at=None)
+                )
                 present.update(
                     s.scalars(
                         select(m.Blob.digest)
-                        .where(m.Blob.digest.in_(chunk))
+                        .where(m.Blob.digest.in_(chunk), m.Blob.deleting.is_(False))
                         .with_for_update(read=True)
                     )
                 )
-            missing = [d for d in need if d not in present]
+        missing = [d for d in need if d not in present]
         if missing:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
             raise BlobNotFoundError(
@@ -787,7 +955,7 @@ class Service:
         return Manifest.from_bytes(self.manifest_bytes_for(ver.manifest_digest or ""))
 
     def manifest_bytes_for(self, manifest_digest: str) -> bytes:
-        with self.blobs.open(manifest_digest) as f:
+        with self.open_blob(manifest_digest) as f:
             data: bytes = f.read()
         return data
 
@@ -973,6 +1141,32 @@ class Service:
             ver.updated_at = m.utcnow()
 
     # -- garbage collection ----------------------------------------------------------------------
+    def reclaim_storage(
+        self,
+        *,
+        grace: timedelta = timedelta(hours=24),
+        repack_below: float = 0.5,
+        orphans_older_than: timedelta = timedelta(hours=1),
+    ) -> StorageReport:
+        """Free the space of blobs no version uses and of dead bytes in packs (:mod:`.gc`).
+
+        Blobs are shared by every project, so only a superuser (the embedded store's user, a
+        server admin) may do this.
+
+        Raises:
+            PermissionDeniedError: the caller is not a superuser.
+            ValidationError: a negative grace, or ``repack_below`` outside 0..1.
+        """
+        if not self.principal.is_superuser:
+            raise PermissionDeniedError(
+                "reclaiming storage touches every project's blobs: only a server admin may"
+            )
+        from cairn.core.gc import Reclaimer
+
+        return Reclaimer(self.db, self.blobs, self.packs).run(
+            grace=grace, repack_below=repack_below, orphans_older_than=orphans_older_than
+        )
+
     def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:
         """Drop PENDING versions abandoned for longer than ``pending_older_than``.
 

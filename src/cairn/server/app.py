@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from cairn.core.accounts import Accounts
 from cairn.core.blobs import open_store
 from cairn.core.db.engine import Database
+from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
 from cairn.server import errors
 from cairn.server.config import ServerConfig
@@ -44,8 +45,20 @@ def open_state(config: ServerConfig) -> ServerState:
     db = Database(config.db_url)
     check_schema(db, create=config.create_schema)
     store = open_store(config.store_uri, **config.store_options)
+    policy = PackPolicy.for_store(
+        store,
+        enabled=config.packs,
+        threshold=config.pack_threshold,
+        target=config.pack_target,
+        max_bytes=config.max_pack_bytes,
+        max_blobs=config.max_digests,
+    )
     return ServerState(
-        config=config, db=db, store=store, service=Service(db, store), accounts=Accounts(db)
+        config=config,
+        db=db,
+        store=store,
+        service=Service(db, store, packs=policy),
+        accounts=Accounts(db),
     )
 
 

@@ -25,3 +25,9 @@ class ServerConfig:
     max_digests: int = 10_000  # digests per missing/plan request
     presign: bool = True  # hand out presigned URLs when the store can make them
     presign_expires: int = 3600
+    # Small blobs travel many to a request, and are stored many to an object when ``packs``
+    # (None: where objects are dear, i.e. S3; a local folder keeps one file per blob).
+    packs: bool | None = None
+    pack_threshold: int = 1 * MiB  # blobs smaller than this are "small"
+    pack_target: int = 32 * MiB  # what a client puts in one pack upload
+    max_pack_bytes: int = 256 * MiB  # one pack upload at most

@@ -14,7 +14,10 @@ from cairn.server.errors import error_response
 
 
 def is_blob_upload(method: str, path: str) -> bool:
-    return method == "PUT" and path.startswith("/api/v1/blobs/")
+    """Bodies that stream to the store: one blob, or a pack stream (its header bounds it)."""
+    return (method == "PUT" and path.startswith("/api/v1/blobs/")) or (
+        method == "POST" and path == "/api/v1/blobs/packs"
+    )
 
 
 class BodyLimit:

@@ -102,3 +102,8 @@ class GcIn(_In):
 
 class VisibilityIn(_In):
     visibility: Literal["private", "public"]
+
+
+class ReclaimIn(_In):
+    grace_seconds: float = Field(default=86_400.0, ge=0)
+    repack_below: float = Field(default=0.5, ge=0, le=1)

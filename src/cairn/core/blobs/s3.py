@@ -6,6 +6,9 @@
         objects/md5/
             d4/
                 1d8cd98f00b204e9800998ecf8427e      ← the empty blob
+        packs/
+            3f/
+                3f9a0c51e0b44f6d8a8b2c7de6a1b0f4    ← a pack of small blobs (a random name)
         uploads/<hex md5>/<nonce>                   ← presigned multipart uploads, until verified
 
 How the store keeps its promise that a blob's bytes hash to its name:
@@ -44,7 +47,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cairn.core.blobs.base import CHUNK, blob_key
+from cairn.core.blobs.base import CHUNK, blob_key, pack_key
 from cairn.errors import (
     BlobNotFoundError,
     DigestMismatchError,
@@ -278,6 +281,9 @@ class S3BlobStore:
     ``max_workers`` parallel requests.
     """
 
+    # Every object costs a request (and, on AWS, a fee): small blobs belong in packs here.
+    packs_by_default = True
+
     def __init__(self, bucket: str, prefix: str = "", options: S3Options | None = None) -> None:
         self.options = options or S3Options()
         if not bucket:
@@ -506,12 +512,16 @@ class S3BlobStore:
         with open(path, "rb") as f:
             return self._put_seekable(digest, f, os.fstat(f.fileno()).st_size)
 
-    def _put_seekable(self, digest: str, stream: IO[bytes], length: int) -> int:
-        key = self.key_for(digest)
+    def _put_seekable(
+        self, digest: str, stream: IO[bytes], length: int, key: str | None = None
+    ) -> int:
+        """Upload ``length`` bytes that must hash to ``digest``, to ``key`` (default: the
+        blob's own key)."""
+        is_blob = key is None
+        key = key or self.key_for(digest)
         if length > self.options.multipart_threshold:
             # One HEAD is cheap next to re-sending a large blob the store already holds.
-            existing = self.size(digest)
-            if existing == length:
+            if is_blob and self.size(digest) == length:
                 return length
             self._put_multipart(digest, key, stream, length)
             return length
@@ -532,7 +542,8 @@ class S3BlobStore:
         if body.complete and body.hexdigest() != digest:
             # Unreachable with a server that checks Content-MD5; one that ignores it (some
             # S3-compatible stores do) must not keep the object.
-            self.delete(digest)
+            with _s3_errors("delete", self._where(key), digest):
+                self._client.delete_object(Bucket=self.bucket, Key=key)
             _mismatch(digest, body.hexdigest(), length)
         return length
 
@@ -672,6 +683,100 @@ class S3BlobStore:
                     digest = obj["Key"][len(base) :].replace("/", "", 1)
                     if is_hex_md5(digest):
                         yield digest
+
+    # -- packs -----------------------------------------------------------------------------------
+
+    def pack_key_for(self, pack_id: str) -> str:
+        """The object key of a pack: ``<prefix>/packs/3f/3f9a…``.
+
+        Raises:
+            ValidationError: ``pack_id`` is not 32 lowercase hex characters.
+        """
+        if not is_hex_md5(pack_id):
+            raise ValidationError(f"{pack_id!r} is not a pack id (32 lowercase hex characters)")
+        key = pack_key(pack_id)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_pack(self, pack_id: str, path: str, md5: str) -> None:
+        """Upload a finished pack file; ``Content-MD5`` makes the store refuse other bytes.
+
+        Raises:
+            ValidationError: a bad pack id or MD5.
+            DigestMismatchError: the file does not hash to ``md5``; nothing is stored.
+            StorageError: the store failed.
+        """
+        key = self.pack_key_for(pack_id)
+        _check(md5)
+        with open(path, "rb") as f:
+            self._put_seekable(md5, f, os.fstat(f.fileno()).st_size, key=key)
+
+    def read_pack(self, pack_id: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of a pack from ``offset``, in one ranged GET.
+
+        Raises:
+            ValidationError: a bad pack id, or a negative offset or length.
+            BlobNotFoundError: no such pack.
+            StorageError: the store failed, or the pack is shorter than the range.
+        """
+        key = self.pack_key_for(pack_id)
+        if offset < 0 or length < 0:
+            raise ValidationError(f"bad pack range {offset}+{length}")
+        if length == 0:
+            return b""
+        where = self._where(key)
+        with _s3_errors("read pack", where):
+            body = self._client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}"
+            )["Body"]
+        with io.BufferedReader(_ObjectReader(body, where, pack_id), CHUNK) as src:
+            data = _read_exactly(src, length)
+        if len(data) != length:
+            raise StorageError(f"{where} holds fewer bytes than {offset}+{length}; it is damaged")
+        return data
+
+    def delete_pack(self, pack_id: str) -> None:
+        """Remove a pack; an absent one is ignored.
+
+        Raises:
+            ValidationError: a bad pack id.
+            StorageError: the store failed.
+        """
+        key = self.pack_key_for(pack_id)
+        with _s3_errors("delete pack", self._where(key)):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+
+    def iter_packs(self) -> Iterator[tuple[str, float]]:
+        """(pack id, last-modified POSIX time) of every pack, in key order.
+
+        Raises:
+            StorageError: the store failed.
+        """
+        base = self.pack_key_for("0" * 32).rsplit("/", 2)[0] + "/"
+        paginator = self._client.get_paginator("list_objects_v2")
+        with _s3_errors("list packs", self._where(base)):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
+                for obj in page.get("Contents", []):
+                    name = str(obj["Key"]).rsplit("/", 1)[-1]
+                    if is_hex_md5(name):
+                        yield name, obj["LastModified"].timestamp()
+
+    def presign_pack_range(
+        self, pack_id: str, offset: int, length: int, *, expires: int = 3600
+    ) -> PresignedRequest:
+        """A GET of exactly one byte range of a pack, the ``Range`` header signed in.
+
+        A pack holds blobs of many uploads, so a URL for the whole object would open bytes the
+        caller may not read; with the range signed, the store refuses any other range.
+
+        Raises:
+            ValidationError: a bad pack id, or an empty or negative range.
+        """
+        key = self.pack_key_for(pack_id)
+        if offset < 0 or length <= 0:
+            raise ValidationError(f"bad pack range {offset}+{length}")
+        byte_range = f"bytes={offset}-{offset + length - 1}"
+        url = self._presign("get_object", {"Key": key, "Range": byte_range}, expires)
+        return PresignedRequest("GET", url, {"Range": byte_range}, expires)
 
     # -- verification --------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = "cairn.core.db:migrations"
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 _WRITE = "cairn_write"
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -119,7 +120,7 @@ class Version(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     file_count: Mapped[int] = mapped_column(Integer, default=0)
-    manifest_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    manifest_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     incremental: Mapped[bool] = mapped_column(Boolean, default=False)
     distributed_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
     run_id: Mapped[int | None] = mapped_column(
@@ -180,13 +181,44 @@ class RunInput(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Pack(Base):
+    """A stored object holding many small blobs back to back (see :mod:`cairn.core.packs`).
+
+    Its name is random, never derived from its content, so a pack object is written exactly
+    once and no later upload can land on the name of a pack that GC is about to delete.
+    """
+
+    __tablename__ = "packs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the object's name
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))  # of the whole object, for audits
+    blob_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set once no blob row points here any more. The object outlives this by GC's grace
+    # period, so readers that located a blob here just before still find its bytes.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
 class Blob(Base):
-    """A blob the store holds, recorded only after its bytes were checked against the digest."""
+    """A blob the store holds, recorded only after its bytes were checked against the digest.
+
+    A small blob may live inside a pack (``pack_id`` and ``pack_offset`` set) instead of as an
+    object of its own. Every row's location holds its bytes: GC removes an object only together
+    with its row (see :mod:`cairn.core.gc`). ``condemned_at`` is GC's first mark: the blob was
+    unreferenced then; clients are told it is missing (so they send it again), and whatever
+    starts to use it clears the mark.
+    """
 
     __tablename__ = "blobs"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex MD5
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    pack_id: Mapped[str | None] = mapped_column(ForeignKey("packs.id"), nullable=True, index=True)
+    pack_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    condemned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # GC's second mark: its bytes may be going. Such a row counts as absent everywhere; only an
+    # upload that finds the bytes in the store (checked under the row's lock) brings it back.
+    deleting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # -- accounts (the team server) ------------------------------------------------------------------

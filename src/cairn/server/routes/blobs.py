@@ -1,7 +1,9 @@
 """Blobs through the server: which are missing, and streaming them in and out.
 
-With an S3 store clients move bytes by presigned URL instead (:mod:`.presigned`); these routes
-still work there, for small deployments and tools that only speak HTTP to Cairn.
+Small blobs move many to a request, as pack streams (:mod:`cairn.manifest.packstream`): up in
+``POST /blobs/packs``, down in ``POST /blobs/read``. Large ones move one to a request here, or
+— with an S3 store — by presigned URL (:mod:`.presigned`); these routes work there too, for
+tools that only speak HTTP to Cairn.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.responses import Response
 
+from cairn.core.access import Principal
 from cairn.core.blobs.base import CHUNK
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.errors import BlobNotFoundError, ValidationError
+from cairn.manifest import packstream
 from cairn.manifest.digest import is_hex_md5
 from cairn.server.auth import State, Who
 from cairn.server.schemas import DigestsIn
+from cairn.server.state import ServerState
 from cairn.server.streams import ThreadBodyReader
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
@@ -59,29 +64,82 @@ async def upload_blob(digest: str, request: Request, state: State, who: Who) -> 
     return {"digest": digest, "size": written}
 
 
+@router.post("/packs")
+async def upload_pack(request: Request, state: State, who: Who) -> dict[str, Any]:
+    """Many small blobs in one body: a pack stream (header, then the blobs back to back).
+
+    Every blob is hashed against the digest the header gives it before any is stored; one
+    that does not match rejects the whole pack. ``GET /server`` tells the sizes to use.
+    """
+    body = io.BufferedReader(ThreadBodyReader(request.stream()), CHUNK)
+    svc = state.service.bind(who)
+    out: dict[str, Any] = await anyio.to_thread.run_sync(svc.store_pack_stream, body)
+    return out
+
+
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
     with stream:
         while chunk := stream.read(CHUNK):
             yield chunk
 
 
+def _readable(state: ServerState, who: Principal, digests: list[str]) -> None:
+    """Raise BlobNotFoundError unless ``who`` may read every one of ``digests``."""
+    readable = state.accounts.readable_blobs(who, digests)
+    absent = [d for d in digests if d not in readable]
+    if absent:
+        raise BlobNotFoundError(
+            f"blob {absent[0]} not found", details={"missing": list(dict.fromkeys(absent))[:1000]}
+        )
+
+
+@router.post("/read", response_model=None)
+def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
+    """Many blobs in one response, as a pack stream in the order asked (for small files).
+
+    Neighbours in one pack are read from the store with one ranged read.
+    """
+    check_count(len(body.digests), state.config.max_digests)
+    digests = [check_digest(d) for d in body.digests]
+    _readable(state, who, digests)
+    svc = state.service.bind(who)
+    where = svc.locate_blobs(digests)
+    absent = [d for d in digests if d not in where]
+    if absent:
+        raise BlobNotFoundError(f"blob {absent[0]} is not in the store")
+    layout = [(d, where[d].size) for d in digests]
+    header = packstream.encode_header(layout)
+
+    def stream() -> Iterator[bytes]:
+        yield header
+        yield from svc.iter_blob_bytes(digests, where)
+
+    return StreamingResponse(
+        stream(),
+        media_type=packstream.MEDIA_TYPE,
+        headers={"Content-Length": str(packstream.stream_size(layout))},
+    )
+
+
 @router.get("/{digest}", response_model=None)
 def download_blob(digest: str, state: State, who: Who) -> Response:
     """A blob's bytes, if some version the caller may read holds it."""
     check_digest(digest)
-    if not state.accounts.readable_blobs(who, [digest]):
-        raise BlobNotFoundError(f"blob {digest} not found")
+    _readable(state, who, [digest])
+    loc = state.service.locate_blobs([digest]).get(digest)
+    if loc is None:
+        raise BlobNotFoundError(f"blob {digest} is not in the store")
     store = state.store
+    if loc.pack_id is not None:
+        data = store.read_pack(loc.pack_id, loc.offset, loc.size)
+        return Response(data, media_type="application/octet-stream")
     if isinstance(store, LocalBlobStore):
         path = store.path_for(digest)
         if not path.is_file():
             raise BlobNotFoundError(f"blob {digest} is not in the store")
         return FileResponse(path, media_type="application/octet-stream")
-    size = store.size(digest)
-    if size is None:
-        raise BlobNotFoundError(f"blob {digest} is not in the store")
     return StreamingResponse(
         _chunks(store.open(digest)),
         media_type="application/octet-stream",
-        headers={"Content-Length": str(size)},
+        headers={"Content-Length": str(loc.size)},
     )

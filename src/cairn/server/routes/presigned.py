@@ -11,7 +11,11 @@ Uploads (only when the store can presign, i.e. S3):
    ``POST /blobs/confirm`` (single PUTs: the server checks they exist) admits the blobs, and
    only then may a commit name them.
 
-Downloads: ``POST /blobs/downloads`` gives presigned GETs for the blobs the caller may read.
+Small blobs do not come here: they go up in pack streams (``POST /blobs/packs``), verified by
+the server on the way to the store.
+
+Downloads: ``POST /blobs/downloads`` gives presigned GETs for the blobs the caller may read:
+one per blob of its own, one per run of neighbouring blobs in a pack (that exact byte range).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from cairn.errors import BlobNotFoundError, NotImplementedFeatureError
+from cairn.core.packs import plan_ranges
+from cairn.errors import NotImplementedFeatureError
 from cairn.server import multipart
 from cairn.server.auth import State, Who
 from cairn.server.routes.blobs import check_count, check_digest
@@ -100,30 +105,37 @@ def confirm_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any
     check_count(len(body.blobs), state.config.max_digests)
     for b in body.blobs:
         check_digest(b.digest)
-    present = state.store.has_many(b.digest for b in body.blobs)
-    absent = [b.digest for b in body.blobs if b.digest not in present]
-    if absent:
-        raise BlobNotFoundError(
-            f"{len(absent)} blob(s) were not uploaded: {', '.join(absent[:5])}",
-            details={"missing": absent[:1000]},
-        )
+    # Admission checks that each is in the store (BlobNotFoundError if one was not uploaded).
     state.service.bind(who).record_blobs((b.digest, b.size) for b in body.blobs)
     return {"confirmed": len(body.blobs)}
 
 
 @router.post("/downloads")
 def plan_downloads(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
-    """Presigned GETs for the blobs the caller may read; others are left out."""
+    """Presigned GETs for the blobs the caller may read; others are left out.
+
+    Blobs of their own get a URL each (``downloads``); packed ones come in ``ranges``: one GET
+    per run of neighbours in a pack, its byte range signed in, with the blobs it holds in
+    order.
+    """
     _require_presign(state)
     check_count(len(body.digests), state.config.max_digests)
     for d in body.digests:
         check_digest(d)
     readable = state.accounts.readable_blobs(who, body.digests)
-    store, expires = state.s3, state.config.presign_expires
+    svc = state.service.bind(who)
+    where = svc.locate_blobs([d for d in body.digests if d in readable])
+    singles, ranges = plan_ranges(where.values(), svc.packs.range_bytes)
+    store, exp = state.s3, state.config.presign_expires
     return {
         "downloads": {
-            d: _request(store.presign_get(d, expires=expires))
-            for d in body.digests
-            if d in readable
-        }
+            loc.digest: _request(store.presign_get(loc.digest, expires=exp)) for loc in singles
+        },
+        "ranges": [
+            {
+                **_request(store.presign_pack_range(r.pack_id, r.offset, r.length, expires=exp)),
+                "blobs": [list(b) for b in r.blobs],
+            }
+            for r in ranges
+        ],
     }

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from cairn.server.auth import State, Who
-from cairn.server.schemas import GcIn
+from cairn.server.schemas import GcIn, ReclaimIn
 from cairn.version import __version__
 
 router = APIRouter(tags=["server"])
@@ -24,6 +24,7 @@ def server_info(state: State) -> dict[str, Any]:
         "max_json_bytes": c.max_json_bytes,
         "max_blob_bytes": c.max_blob_bytes,
         "max_digests": c.max_digests,
+        "packs": state.service.packs.to_wire(),
     }
 
 
@@ -31,6 +32,15 @@ def server_info(state: State) -> dict[str, Any]:
 def viewer(who: Who) -> dict[str, Any]:
     """The caller: their name (their default entity), admin flag and roles."""
     return {"name": who.name, "entity": who.name, "admin": who.is_superuser, "roles": who.roles}
+
+
+@router.post("/gc/storage")
+def reclaim_storage(body: ReclaimIn, state: State, who: Who) -> dict[str, Any]:
+    """Free the space of blobs no version uses and of dead bytes in packs (a server admin)."""
+    report = state.service.bind(who).reclaim_storage(
+        grace=timedelta(seconds=body.grace_seconds), repack_below=body.repack_below
+    )
+    return report.to_wire()
 
 
 @router.post("/gc")
