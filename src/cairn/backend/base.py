@@ -16,6 +16,7 @@ from cairn.manifest import Manifest
 from cairn.records import (
     CollectionRecord,
     RunRecord,
+    StorageReport,
     TypeRecord,
     VersionRecord,
     VersionSpec,
@@ -100,7 +101,11 @@ class Backend(Protocol):
     ) -> tuple[list[dict[str, Any]], str | None]: ...
     def fetch_blobs(
         self, blobs: Sequence[BlobDownload], progress: Progress | None = None
-    ) -> None: ...
+    ) -> set[str]:
+        """Fill each ``dest``; returns the digests whose bytes were hashed on arrival and
+        matched (the caller checks the others itself)."""
+        ...
+
     def list_versions(
         self,
         entity: str,
@@ -123,5 +128,6 @@ class Backend(Protocol):
 
     # maintenance
     def collect_garbage(self, *, pending_older_than: timedelta) -> int: ...
+    def reclaim_storage(self, *, grace: timedelta, repack_below: float) -> StorageReport: ...
 
     def close(self) -> None: ...

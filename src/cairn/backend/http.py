@@ -52,6 +52,7 @@ from cairn.manifest.packstream import read_header
 from cairn.records import (
     CollectionRecord,
     RunRecord,
+    StorageReport,
     TypeRecord,
     VersionRecord,
     VersionSpec,
@@ -529,12 +530,15 @@ class HttpBackend:
             out = self._json("POST", f"{url}/query", json=body)
         return list(out["files"]), out["next"]
 
-    def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
+    def fetch_blobs(
+        self, blobs: Sequence[BlobDownload], progress: Progress | None = None
+    ) -> set[str]:
+        """Small blobs come many to a request and are hashed on arrival (the digests
+        returned); large ones stream to their files, for the cache to check."""
         if not blobs:
-            return
+            return set()
         if self._presigned():
-            self._fetch_direct(blobs, progress)
-            return
+            return self._fetch_direct(blobs, progress)
         packs = self._packs()
         small: list[BlobDownload] = []
         large = list(blobs)
@@ -550,6 +554,7 @@ class HttpBackend:
             assert packs is not None
             self._fetch_packed(small, packs, progress)
         _run_all(get, large, self.workers)
+        return {b.digest for b in small}
 
     def _fetch_packed(
         self, blobs: Sequence[BlobDownload], packs: dict[str, Any], progress: Progress | None
@@ -575,7 +580,7 @@ class HttpBackend:
 
         _run_all(read, groups, self.workers)
 
-    def _fetch_direct(self, blobs: Sequence[BlobDownload], progress: Progress | None) -> None:
+    def _fetch_direct(self, blobs: Sequence[BlobDownload], progress: Progress | None) -> set[str]:
         """Fetch straight from the store: a GET per blob of its own, a ranged GET per run of
         neighbours in a pack."""
         dests = _dests(blobs)
@@ -619,6 +624,7 @@ class HttpBackend:
         jobs = [functools.partial(get_range, r) for r in ranges]
         jobs += [functools.partial(get_single, d) for d in singles]
         _run_all(lambda job: job(), jobs, self.workers)
+        return {d for r in ranges for d, _ in r["blobs"]}
 
     def list_versions(
         self,
@@ -688,6 +694,12 @@ class HttpBackend:
     def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:
         body = {"pending_older_than_seconds": pending_older_than.total_seconds()}
         return int(self._json("POST", "/gc", json=body)["dropped"])
+
+    def reclaim_storage(
+        self, *, grace: timedelta = timedelta(hours=24), repack_below: float = 0.5
+    ) -> StorageReport:
+        body = {"grace_seconds": grace.total_seconds(), "repack_below": repack_below}
+        return StorageReport.from_wire(self._json("POST", "/gc/storage", json=body))
 
     def close(self) -> None:
         self._api.close()

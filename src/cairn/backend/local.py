@@ -53,7 +53,9 @@ class LocalBackend(Service):
 
         self.record_blobs(map_by_size(put, blobs, lambda b: b.size, self.workers))
 
-    def fetch_blobs(self, blobs: Sequence[BlobDownload], progress: Progress | None = None) -> None:
+    def fetch_blobs(
+        self, blobs: Sequence[BlobDownload], progress: Progress | None = None
+    ) -> set[str]:
         where = self.locate_blobs([b.digest for b in blobs])
 
         def get(b: BlobDownload) -> None:
@@ -62,6 +64,7 @@ class LocalBackend(Service):
                 progress(b.size or 0)
 
         map_by_size(get, blobs, lambda b: b.size, self.workers)
+        return set()  # copied from the store as they are; the cache checks them
 
     def close(self) -> None:
         self.db.dispose()

@@ -9,6 +9,7 @@ as ranges of the server's packs. This module groups blobs, builds bodies and spl
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -84,18 +85,24 @@ def split_into(
     dests: Mapping[str, Sequence[str]],
     progress: Progress | None = None,
 ) -> None:
-    """Write consecutive blobs read from ``stream`` to each of their destination files.
-
-    The caller verifies each file against its digest before using it.
+    """Write consecutive blobs read from ``stream`` to each of their destination files,
+    each checked against its digest first (they are small and already in memory).
 
     Raises:
         StorageError: the stream ends before the last blob.
+        DigestMismatchError: a blob's bytes hash otherwise (nothing is written for it).
     """
     for digest, size in blobs:
         data = read_exactly(stream, size)
         if len(data) != size:
             raise StorageError(
                 f"the download ended inside blob {digest} ({len(data)} of {size} bytes)"
+            )
+        actual = hashlib.md5(data).hexdigest()
+        if actual != digest:
+            raise DigestMismatchError(
+                f"downloaded bytes for blob {digest} hash to {actual}; discarded",
+                details={"expected": digest, "actual": actual},
             )
         for dest in dests.get(digest, ()):
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

@@ -18,7 +18,7 @@ import os
 import shutil
 import stat
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence, Set
 from pathlib import Path
 
 from cairn.cache.memo import ChecksumMemo
@@ -92,9 +92,30 @@ class ObjectCache:
 
     def admit(self, tmp: Path, hexdigest: str) -> Path:
         """Verify a fetched temporary file against its digest and move it into place."""
-        check_file(tmp, hexdigest)
-        os.chmod(tmp, READ_ONLY)
-        return Path(self._publish(tmp, hexdigest))
+        return Path(self.admit_many([(tmp, hexdigest)])[0])
+
+    def admit_many(
+        self, fetched: Sequence[tuple[Path, str]], verified: Set[str] = frozenset()
+    ) -> list[str]:
+        """Move fetched temporary files into place, each checked against its digest unless it
+        is in ``verified`` (its bytes were hashed in memory on arrival); one memo write for
+        all. Returns the object paths.
+
+        Raises:
+            DigestMismatchError: a file's bytes hash otherwise (it is deleted; the ones before
+                it stay admitted).
+        """
+        done: list[tuple[str, os.stat_result, str]] = []
+        try:
+            for tmp, hexdigest in fetched:
+                if hexdigest not in verified:
+                    check_file(tmp, hexdigest)
+                os.chmod(tmp, READ_ONLY)
+                final = self._publish(tmp, hexdigest, remember=False)
+                done.append((final, os.stat(final), hexdigest))
+        finally:
+            self.memo.remember(done)
+        return [path for path, _, _ in done]
 
     def valid(self, hexdigests: Iterable[str]) -> set[str]:
         """The objects present and intact; a changed object is evicted (and so not returned)."""
@@ -127,6 +148,15 @@ class ObjectCache:
         The destination's folder must exist.
         """
         src = self.object_path(hexdigest)
+        if link:
+            try:
+                # Where nothing is in the way, the link itself appears atomically, whole.
+                os.link(src, dest)
+                return
+            except FileExistsError:
+                pass  # replace what is there, below, through a temporary name
+            except OSError:
+                link = False  # another filesystem, or no links here: copy
         parent = os.path.dirname(dest)
         tmp = os.path.join(parent, f".cairn-tmp-{os.getpid()}-{uuid.uuid4().hex}")
         try:

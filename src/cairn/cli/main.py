@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 import cairn
-from cairn.errors import CairnError
+from cairn.errors import CairnError, PermissionDeniedError
 
 app = typer.Typer(
     name="cairn",
@@ -104,20 +104,57 @@ def gc(
     pending_older_than: Annotated[
         float, typer.Option(help="Drop PENDING versions idle for more than this many hours.")
     ] = 24.0,
+    grace: Annotated[
+        float,
+        typer.Option(
+            help="Hours a blob must stay unused (and a retired pack unread) before it goes."
+        ),
+    ] = 24.0,
+    repack_below: Annotated[
+        float, typer.Option(help="Rewrite packs whose live fraction is under this (0 to 1).")
+    ] = 0.5,
 ) -> None:
-    """Clean up: drop versions that were started but never committed (abandoned logs)."""
+    """Clean up: drop abandoned logs, then free the space of blobs no version uses.
+
+    Blobs go in two runs at least --grace apart: the first finds them unused, a later one
+    deletes them if they still are. Run it daily (cron). Freeing blobs needs the embedded
+    store or a server admin; others only drop their own abandoned logs.
+    """
     from datetime import timedelta
 
     from cairn.sdk import context
 
-    if pending_older_than < 0:
-        raise typer.BadParameter("--pending-older-than must be >= 0")
+    if pending_older_than < 0 or grace < 0:
+        raise typer.BadParameter("--pending-older-than and --grace must be >= 0")
+    if not 0 <= repack_below <= 1:
+        raise typer.BadParameter("--repack-below is a fraction from 0 to 1")
     try:
         backend = context.backend_for(context.settings())
         dropped = backend.collect_garbage(pending_older_than=timedelta(hours=pending_older_than))
+        typer.echo(f"dropped {dropped} abandoned pending version(s)")
+        try:
+            report = backend.reclaim_storage(
+                grace=timedelta(hours=grace), repack_below=repack_below
+            )
+        except PermissionDeniedError:
+            typer.echo("blobs not reclaimed: that needs a server admin")
+            return
     except CairnError as exc:
         raise fail(exc) from None
-    typer.echo(f"dropped {dropped} abandoned pending version(s)")
+    typer.echo(
+        f"blobs: {report.condemned} newly unused, {report.blobs_deleted} deleted; "
+        f"packs: {report.packs_rewritten} rewritten, {report.packs_deleted} deleted; "
+        f"{_size(report.bytes_freed)} freed"
+    )
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 from cairn.cli import server_cmds  # noqa: E402 - registers server, user, team, key, login

@@ -100,6 +100,7 @@ def _serve(
     insecure_local: bool,
     admin_name: str,
     log_level: str,
+    packs: bool | None = None,
 ) -> None:
     try:
         import uvicorn
@@ -119,6 +120,7 @@ def _serve(
         store_options=options,
         insecure_local=insecure_local,
         local_user=_local_user(),
+        packs=packs,
     )
     try:
         state = open_state(config)
@@ -170,6 +172,13 @@ AdminOption = Annotated[
     str, typer.Option("--admin-name", help="Name of the admin created on first start.")
 ]
 LogOption = Annotated[str, typer.Option(help="uvicorn log level.")]
+PacksOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--packs/--no-packs",
+        help="Store blobs under 1 MiB many to an object (default: on for S3, off for a folder).",
+    ),
+]
 
 
 @server_app.callback(invoke_without_command=True)
@@ -183,10 +192,11 @@ def server(
     insecure_local: InsecureOption = False,
     admin_name: AdminOption = "admin",
     log_level: LogOption = "info",
+    packs: PacksOption = None,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
-        _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level)
+        _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level, packs)
 
 
 @server_app.command("run")
@@ -199,9 +209,10 @@ def run(
     insecure_local: InsecureOption = False,
     admin_name: AdminOption = "admin",
     log_level: LogOption = "info",
+    packs: PacksOption = None,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
-    _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level)
+    _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level, packs)
 
 
 @server_app.command("migrate")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from cairn import naming
 from cairn.core.access import ROLE_RANK, Principal
 from cairn.core.db import models as m
+from cairn.core.db.bulk import among
 from cairn.core.db.engine import Database
 from cairn.errors import (
     AuthenticationError,
@@ -308,7 +309,9 @@ class Accounts:
                     .join(m.Collection, m.Collection.id == m.Version.collection_id)
                     .join(m.Project, m.Project.id == m.Collection.project_id)
                     .join(m.Entity, m.Entity.id == m.Project.entity_id)
-                    .where(m.VersionFile.blob.in_(chunk), m.Version.state == COMMITTED, readable)
+                    .where(
+                        among(s, m.VersionFile.blob, chunk), m.Version.state == COMMITTED, readable
+                    )
                     .distinct()
                 )
                 out.update(b for b in s.scalars(files) if b is not None)

@@ -11,10 +11,10 @@ a grace period apart, so it never takes bytes that a client is about to commit:
 
    * packed ones lose their row (their bytes stay in the pack until step 3 rewrites it);
    * objects of their own are first marked ``deleting`` — from then on they count as absent
-     everywhere — and then, a batch at a time and holding their rows' locks, the objects are
-     removed and after them the rows. A crash in between leaves ``deleting`` rows, which the
-     next run finishes; an upload of the same blob meanwhile waits for the lock and then
-     finds out whether the object is still there (``Service._admit``).
+     everywhere — and then, a batch at a time, the objects are removed and after them the
+     rows. A crash in between leaves ``deleting`` rows, which the next run finishes; an upload
+     of the same blob meanwhile waits for the lock and then finds out whether the object is
+     still there (``Service._admit``).
 3. **repack**: a pack whose live bytes fall under ``repack_below`` of its size has its live
    blobs copied (each verified) into new packs, and their rows repointed in one transaction.
    A pack that no row points into any more is *retired*.
@@ -22,6 +22,8 @@ a grace period apart, so it never takes bytes that a client is about to commit:
    before retirement has had that long to read it — and pack objects that no row knows (an
    upload or rewrite that crashed before registering its pack), once they are old enough.
 
+Steps 1 and 2 hold the blob-use lock exclusively (:mod:`cairn.core.db.locks`), so no commit,
+upsert or upload is in flight while GC decides what is unreferenced or removes an object.
 Every step keeps the invariant of :mod:`cairn.core.packs`: each row's location holds its
 bytes. So a crash anywhere leaves every committed version readable.
 """
@@ -40,13 +42,16 @@ from sqlalchemy.orm import Session
 from cairn.core import packs
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
-from cairn.core.db.bulk import chunks
+from cairn.core.db.bulk import among, chunks
 from cairn.core.db.engine import Database
+from cairn.core.db.locks import hold_blob_use
 from cairn.core.packs import BlobLocation, PackPolicy, SpooledPack
 from cairn.errors import StorageError, ValidationError
 from cairn.records import DELETED, StorageReport
 
 BATCH = 1000
+# Objects removed per transaction: commits wait for the lock meanwhile, so keep it short.
+OBJECT_BATCH = 100
 
 
 def _unreferenced() -> ColumnElement[bool]:
@@ -95,6 +100,7 @@ class Reclaimer:
     # -- 1. condemn ----------------------------------------------------------------------------
     def _condemn(self, now: datetime, cutoff: datetime) -> int:
         with self.db.write() as s:
+            hold_blob_use(s, exclusive=True)
             result: Any = s.execute(
                 update(m.Blob)
                 .where(
@@ -112,6 +118,7 @@ class Reclaimer:
     def _delete(self, cutoff: datetime, report: dict[str, int]) -> None:
         while True:
             with self.db.write() as s:
+                hold_blob_use(s, exclusive=True)
                 rows = s.execute(
                     select(m.Blob.digest, m.Blob.pack_id)
                     .where(
@@ -120,16 +127,17 @@ class Reclaimer:
                         _unreferenced(),
                     )
                     .limit(BATCH)
-                    .with_for_update()
                 ).all()
                 if not rows:
                     break
                 packed = [d for d, pack_id in rows if pack_id is not None]
                 own = [d for d, pack_id in rows if pack_id is None]
                 if packed:
-                    s.execute(delete(m.Blob).where(m.Blob.digest.in_(packed)))
+                    s.execute(delete(m.Blob).where(among(s, m.Blob.digest, packed)))
                 if own:
-                    s.execute(update(m.Blob).where(m.Blob.digest.in_(own)).values(deleting=True))
+                    s.execute(
+                        update(m.Blob).where(among(s, m.Blob.digest, own)).values(deleting=True)
+                    )
                 report["blobs_deleted"] += len(rows)
         self._finish_deleting(report)
 
@@ -137,19 +145,19 @@ class Reclaimer:
         """Remove the objects of ``deleting`` rows, then the rows (also after a crash)."""
         while True:
             with self.db.write() as s:
+                hold_blob_use(s, exclusive=True)  # no upload finds an object going: _admit
                 rows = s.execute(
                     select(m.Blob.digest, m.Blob.size)
                     .where(m.Blob.deleting.is_(True), m.Blob.pack_id.is_(None))
-                    .limit(BATCH)
-                    .with_for_update()
+                    .limit(OBJECT_BATCH)
                 ).all()
                 if not rows:
                     return
-                for digest, _ in rows:  # under the rows' locks: see Service._admit
+                for digest, _ in rows:
                     self.store.delete(digest)
                 s.execute(
                     delete(m.Blob).where(
-                        m.Blob.digest.in_([d for d, _ in rows]), m.Blob.deleting.is_(True)
+                        among(s, m.Blob.digest, [d for d, _ in rows]), m.Blob.deleting.is_(True)
                     )
                 )
                 report["objects_deleted"] += len(rows)

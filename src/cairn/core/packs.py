@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session
 
 from cairn.core.blobs.base import CHUNK, BlobStore
 from cairn.core.db import models as m
-from cairn.core.db.bulk import bulk_insert, chunks
+from cairn.core.db.bulk import among, bulk_insert, chunks
+from cairn.core.db.locks import hold_blob_use
 from cairn.errors import DigestMismatchError, ValidationError
 from cairn.manifest.packstream import Layout, read_exactly
 
@@ -126,7 +127,7 @@ def locate(s: Session, digests: Sequence[str]) -> dict[str, BlobLocation]:
     for chunk in chunks(list(dict.fromkeys(digests))):
         rows = s.execute(
             select(m.Blob.digest, m.Blob.size, m.Blob.pack_id, m.Blob.pack_offset).where(
-                m.Blob.digest.in_(chunk), m.Blob.deleting.is_(False)
+                among(s, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
             )
         ).all()
         for digest, size, pack_id, offset in rows:
@@ -257,6 +258,7 @@ def register(s: Session, pack_id: str, pack: SpooledPack) -> int:
     GC reclaims); one GC has marked keeps its bytes where they are and loses the mark; one GC
     was deleting moves to this pack's copy. Runs in the caller's write transaction.
     """
+    hold_blob_use(s)
     now = m.utcnow()
     row = m.Pack(id=pack_id, size=pack.size, md5=pack.md5, blob_count=len(pack.layout))
     s.add(row)
@@ -267,7 +269,7 @@ def register(s: Session, pack_id: str, pack: SpooledPack) -> int:
     digests = list(at)
     for chunk in chunks(digests):
         for digest, deleting in s.execute(
-            select(m.Blob.digest, m.Blob.deleting).where(m.Blob.digest.in_(chunk)).with_for_update()
+            select(m.Blob.digest, m.Blob.deleting).where(among(s, m.Blob.digest, chunk))
         ).all():
             known[digest] = bool(deleting)
     revived = [d for d, deleting in known.items() if deleting]
@@ -287,7 +289,7 @@ def register(s: Session, pack_id: str, pack: SpooledPack) -> int:
     for chunk in chunks(kept):
         s.execute(
             update(m.Blob)
-            .where(m.Blob.digest.in_(chunk), m.Blob.condemned_at.is_not(None))
+            .where(among(s, m.Blob.digest, chunk), m.Blob.condemned_at.is_not(None))
             .values(condemned_at=None)
         )
     fresh = [

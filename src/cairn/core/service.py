@@ -35,9 +35,11 @@ from cairn.core import packs
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import CHUNK, BlobStore
 from cairn.core.db import models as m
+from cairn.core.db.bulk import among
 from cairn.core.db.bulk import bulk_insert as _bulk_insert
 from cairn.core.db.bulk import chunks as _chunks
 from cairn.core.db.engine import Database
+from cairn.core.db.locks import hold_blob_use
 from cairn.core.packs import BlobLocation, PackPolicy
 from cairn.errors import (
     AliasInUseError,
@@ -405,7 +407,7 @@ class Service:
             for chunk in _chunks(paths):
                 rows_found = s.execute(
                     select(m.VersionFile.path, m.VersionFile.digest).where(
-                        m.VersionFile.version_id == ver.id, m.VersionFile.path.in_(chunk)
+                        m.VersionFile.version_id == ver.id, among(s, m.VersionFile.path, chunk)
                     )
                 ).all()
                 existing.update((p, d) for p, d in rows_found)
@@ -467,7 +469,7 @@ class Service:
                 present.update(
                     s.scalars(
                         select(m.Blob.digest).where(
-                            m.Blob.digest.in_(chunk),
+                            among(s, m.Blob.digest, chunk),
                             m.Blob.condemned_at.is_(None),
                             m.Blob.deleting.is_(False),
                         )
@@ -490,15 +492,17 @@ class Service:
     def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> None:
         """Admit uploaded objects in the write transaction ``s``.
 
-        GC removes an object only while it holds its row (mark ``deleting``, then delete the
-        object, then the row), so an object checked here, under the row's lock, stays.
+        GC removes objects only while it holds the blob-use lock exclusively (mark the row
+        ``deleting``, remove the object, then the row), so an object found here, under that
+        lock, stays.
         """
+        hold_blob_use(s)
         rows: dict[str, tuple[bool, bool]] = {}  # digest → (condemned, deleting)
         for chunk in _chunks([d for d, _ in items]):
             for digest, condemned_at, deleting in s.execute(
-                select(m.Blob.digest, m.Blob.condemned_at, m.Blob.deleting)
-                .where(m.Blob.digest.in_(chunk))
-                .with_for_update()
+                select(m.Blob.digest, m.Blob.condemned_at, m.Blob.deleting).where(
+                    among(s, m.Blob.digest, chunk)
+                )
             ).all():
                 rows[digest] = (condemned_at is not None, bool(deleting))
         fresh = [(d, n) for d, n in items if d not in rows]
@@ -524,7 +528,9 @@ class Service:
                 .values(size=n, pack_id=None, pack_offset=None, deleting=False, condemned_at=None)
             )
         for chunk in _chunks(unmarked):
-            s.execute(update(m.Blob).where(m.Blob.digest.in_(chunk)).values(condemned_at=None))
+            s.execute(
+                update(m.Blob).where(among(s, m.Blob.digest, chunk)).values(condemned_at=None)
+            )
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
         """Verify and store one blob from a stream, then admit it."""
@@ -769,9 +775,9 @@ class Service:
     def _check_blobs_present(self, manifest: Manifest, s: Session | None = None) -> None:
         """Raise BlobNotFoundError unless the store holds every blob the manifest names.
 
-        In a write transaction (``s``) the blobs are also claimed: GC's mark is cleared and,
-        on PostgreSQL, the rows are share-locked, so GC cannot take them before this commits.
-        A blob GC is deleting counts as absent.
+        In a write transaction (``s``) the blobs are also claimed: the blob-use lock keeps GC
+        out until it commits, and GC's mark is cleared. A blob GC is deleting counts as
+        absent.
         """
         need = list(
             dict.fromkeys(stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None)
@@ -783,26 +789,28 @@ class Service:
                     present.update(
                         r.scalars(
                             select(m.Blob.digest).where(
-                                m.Blob.digest.in_(chunk), m.Blob.deleting.is_(False)
+                                among(r, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
                             )
                         )
                     )
         else:
+            hold_blob_use(s)
             for chunk in _chunks(need):
                 s.execute(
                     update(m.Blob)
                     .where(
-                        m.Blob.digest.in_(chunk),
+                        among(s, m.Blob.digest, chunk),
                         m.Blob.condemned_at.is_not(None),
                         m.Blob.deleting.is_(False),
                     )
                     .values(condemned_at=None)
+                    .execution_options(synchronize_session=False)
                 )
                 present.update(
                     s.scalars(
-                        select(m.Blob.digest)
-                        .where(m.Blob.digest.in_(chunk), m.Blob.deleting.is_(False))
-                        .with_for_update(read=True)
+                        select(m.Blob.digest).where(
+                            among(s, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
+                        )
                     )
                 )
         missing = [d for d in need if d not in present]

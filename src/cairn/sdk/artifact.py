@@ -30,6 +30,7 @@ from cairn.config import Settings
 from cairn.errors import (
     ArtifactFinalizedError,
     ArtifactNotLoggedError,
+    BlobNotFoundError,
     CairnError,
     EntryConflictError,
     EntryNotFoundError,
@@ -676,10 +677,24 @@ class Artifact:
         manifest = self._manifest
         assert manifest is not None
         try:
-            transfer.upload_missing(
-                manifest, backend, context.cache_for(settings), self._staged, silent=settings.silent
-            )
-            record = backend.commit_version(version_id, manifest, aliases=aliases, tags=tags)
+            for attempt in (1, 2):
+                try:
+                    transfer.upload_missing(
+                        manifest,
+                        backend,
+                        context.cache_for(settings),
+                        self._staged,
+                        silent=settings.silent,
+                    )
+                    record = backend.commit_version(
+                        version_id, manifest, aliases=aliases, tags=tags
+                    )
+                    break
+                except BlobNotFoundError:
+                    # The store's GC took a blob nothing used between our question and the
+                    # commit (see cairn.core.gc): asking again sends it again, once.
+                    if attempt == 2:
+                        raise
         except BaseException:
             with contextlib.suppress(CairnError):
                 backend.abort_version(version_id)

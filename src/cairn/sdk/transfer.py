@@ -18,7 +18,7 @@ from cairn.backend.base import Backend, BlobDownload, BlobUpload
 from cairn.cache import ObjectCache, hash_files
 from cairn.cache.hashing import walk_files
 from cairn.cache.objects import check_file, unique_tmp
-from cairn.concurrency import map_by_size
+from cairn.concurrency import PARALLEL_MIN_SIZE, map_by_size
 from cairn.config import Settings
 from cairn.errors import (
     BlobNotFoundError,
@@ -41,7 +41,9 @@ def upload_missing(
 ) -> int:
     """Upload the blobs of ``manifest`` the backend lacks; returns how many were sent."""
     sources: dict[str, ManifestEntry] = {}
-    for e in manifest:
+    # In path order, the order downloads ask in: blobs sent together are stored together (in
+    # packs, on a server that packs), so a later download reads them back in a few ranges.
+    for e in sorted(manifest, key=lambda e: e.path):
         if e.ref is None:
             h = stored_blob(e.digest, dict(e.extra))
             if h not in sources or (sources[h].local_path is None and e.local_path is not None):
@@ -93,20 +95,26 @@ def fill_cache(
     silent: bool = True,
 ) -> None:
     """Make sure every blob is in the cache, fetching and verifying the absent ones."""
-    wanted = set(hexes)
-    absent = sorted(wanted - cache.valid(wanted))
+    wanted = list(dict.fromkeys(hexes))
+    valid = cache.valid(wanted)
+    absent = [h for h in wanted if h not in valid]  # in the caller's (path) order: see above
     if not absent:
         return
     plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
     try:
         total = sum(b.size or 0 for b in plan)
         with progress_bar(total, "downloading", silent=silent) as advance:
-            backend.fetch_blobs(plan, advance)
-
-        def admit(b: BlobDownload) -> None:
-            cache.admit(Path(b.dest), b.digest)
-
-        map_by_size(admit, plan, lambda b: b.size, workers)
+            verified = backend.fetch_blobs(plan, advance)
+        small = [(Path(b.dest), b.digest) for b in plan if (b.size or 0) < PARALLEL_MIN_SIZE]
+        cache.admit_many(small, verified)
+        large = [b for b in plan if (b.size or 0) >= PARALLEL_MIN_SIZE]
+        # Large objects are hashed from disk: in threads (hashlib lets go of the GIL).
+        map_by_size(
+            lambda b: cache.admit_many([(Path(b.dest), b.digest)], verified),
+            large,
+            lambda b: b.size,
+            workers,
+        )
     finally:
         for b in plan:
             Path(b.dest).unlink(missing_ok=True)
@@ -127,7 +135,7 @@ def download(
     root = root.absolute()
     root.mkdir(parents=True, exist_ok=True)
     workers = settings.hash_workers
-    entries = [manifest.entries[p] for p in paths]
+    entries = [manifest.entries[p] for p in sorted(paths)]  # path order: see upload_missing
     stored = [e for e in entries if e.ref is None]
     refs = [e for e in entries if e.ref is not None]
     out: dict[str, str] = {}
@@ -149,9 +157,11 @@ def download(
             for e in todo
         ]
         try:
-            backend.fetch_blobs(plan)
+            verified = backend.fetch_blobs(plan)
             for e, b in zip(todo, plan, strict=True):
-                _verify_and_place(Path(b.dest), b.digest, Path(where[e.path]))
+                if b.digest not in verified:
+                    check_file(b.dest, b.digest)
+                os.replace(b.dest, where[e.path])
         finally:
             for b in plan:
                 Path(b.dest).unlink(missing_ok=True)
@@ -182,11 +192,6 @@ def download(
         finally:
             tmp.unlink(missing_ok=True)
     return out
-
-
-def _verify_and_place(tmp: Path, hexdigest: str, dest: Path) -> None:
-    check_file(tmp, hexdigest)
-    os.replace(tmp, dest)
 
 
 def verify(manifest: Manifest, root: Path, cache: ObjectCache, workers: int) -> None:

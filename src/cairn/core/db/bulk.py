@@ -1,17 +1,27 @@
-"""Many rows at once: Core executemany in bounded chunks.
+"""Many rows at once: bounded chunks, array parameters and COPY on PostgreSQL.
 
-The ORM's bulk path costs several times more per row, and a million rows should never exist as
-one list (or one statement with a million parameters).
+Versions of 20,000 files mean statements about 20,000 rows. Two things dominate their cost
+unless handled here (measured with py-spy on a server committing workload W1):
+
+* ``IN (...)`` with thousands of bound parameters: psycopg rewrites the placeholders of such
+  long statements on every execution. On PostgreSQL :func:`among` sends one array parameter
+  instead (``= ANY(%s)``);
+* executemany ``INSERT``: COPY moves the same rows several times faster (:func:`bulk_insert`).
+
+The ORM's bulk path costs several times more per row than either, and a million rows never
+exist as one list or one statement.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, ColumnElement, Table, any_, insert, literal
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cairn.core.db.models import Base
 
@@ -25,10 +35,56 @@ def chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+def is_postgres(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def among(
+    s: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``, as one array parameter on PostgreSQL."""
+    if is_postgres(s):
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)
+
+
 def bulk_insert(s: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
-    """Insert ``rows`` into ``model``'s table in the session's transaction, a chunk at a time."""
-    conn = s.connection()
+    """Insert ``rows`` into ``model``'s table in the session's transaction.
+
+    Every row has the same keys (column names); columns left out take their defaults.
+    """
     table = cast(Table, model.__table__)
     it = iter(rows)
-    while chunk := list(itertools.islice(it, BATCH)):
-        conn.execute(insert(table), chunk)
+    first = next(it, None)
+    if first is None:
+        return
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        it = itertools.chain([first], it)
+        while chunk := list(itertools.islice(it, BATCH)):
+            conn.execute(insert(table), chunk)
+        return
+    # COPY fills no Python-side defaults: add them, computed once for the whole batch.
+    defaults: dict[str, Any] = {}
+    for col in table.columns:
+        if col.name not in first and col.default is not None and not col.primary_key:
+            arg = col.default.arg  # type: ignore[attr-defined]
+            defaults[col.name] = arg(None) if callable(arg) else arg
+    names = list(first) + list(defaults)
+    as_json = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    columns = ", ".join(f'"{n}"' for n in names)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in itertools.chain([first], it):
+                values = {**row, **defaults}
+                copy.write_row(
+                    [
+                        json.dumps(values[n])
+                        if n in as_json and values[n] is not None
+                        else values[n]
+                        for n in names
+                    ]
+                )
+    finally:
+        cursor.close()
