@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.cache.memo import ChecksumMemo, now_ns
-from cairn.cache.objects import ObjectCache
+from cairn.cache.objects import SMALL_FILE, ObjectCache
 from cairn.concurrency import map_by_size
 from cairn.manifest.digest import hex_to_b64, md5_file
 
@@ -57,9 +57,18 @@ def hash_files(
         if progress is not None:
             progress(stats[p].st_size)
 
+    # Stats the memo needs, when the work already took them from open descriptors.
+    after: dict[str, os.stat_result] = {}
+    objects: dict[str, os.stat_result] = {}
+
     def work(p: str) -> FileDigest:
         if cache is not None:
-            h, size, obj = cache.ingest_file(p, remember=False)
+            small = cache.ingest_small(p) if stats[p].st_size <= SMALL_FILE else None
+            if small is not None:
+                after[p], objects[small.path] = small.source, small.written
+                h, size, obj = small.hexdigest, small.size, small.path
+            else:
+                h, size, obj = cache.ingest_file(p, remember=False)
             out = FileDigest(p, hex_to_b64(h), h, size, obj)
         else:
             h, size = md5_file(p)
@@ -73,9 +82,10 @@ def hash_files(
     for fd in fresh:
         results[fd.path] = fd
         st = stats[fd.path]
-        after = os.stat(fd.path)
-        # Memoise only if the file did not change while it was read.
-        if (after.st_mtime_ns, after.st_size, after.st_ino) == (
+        now = after.get(fd.path) or os.stat(fd.path)
+        # Memoise only if the file did not change while it was read. (A file replaced
+        # meanwhile has another inode, which no later lookup will match.)
+        if (now.st_mtime_ns, now.st_size, now.st_ino) == (
             st.st_mtime_ns,
             st.st_size,
             st.st_ino,
@@ -85,7 +95,9 @@ def hash_files(
     if cache is not None:
         # The snapshots were written by us from the bytes we hashed: memoise them all at once.
         memo.remember(
-            (fd.cached, os.stat(fd.cached), fd.hexdigest) for fd in fresh if fd.cached is not None
+            (fd.cached, objects.get(fd.cached) or os.stat(fd.cached), fd.hexdigest)
+            for fd in fresh
+            if fd.cached is not None
         )
     return [results[p] for p in paths]
 

@@ -1,24 +1,37 @@
 """The content-addressed object cache.
 
-Objects live at ``objects/md5/<hex[:2]>/<hex[2:]>``, read-only. Every object is written to a
-process-unique temporary name, hashed on the way, and renamed into place only when its bytes
-match its name: a reader sees a whole, verified object or none, and two processes fetching the
-same blob both succeed (a file lock would only save the duplicated work, so there is none).
+Objects live at ``objects/md5/<hex[:2]>/<hex[2:]>``, read-only::
 
-Downloads are materialised from here by hard link when the filesystem allows (else by copy),
-through a temporary name and a rename. Because a linked download shares its inode with the
-cache object, the object's (inode, size, mtime) are memoised when it is written; an object whose
-stat no longer matches (someone wrote through a linked download) is re-hashed before use and
-evicted if it changed.
+    <cache>/
+        objects/md5/ab/
+            cdef0123…                        ← an object
+            .cairn-tmp-<pid>-<uuid>          ← one being written (its digest is known)
+        tmp/.cairn-tmp-<pid>-<uuid>          ← one being written whose digest is not
+        memo.db                              ← the checksum memo
+
+Every object is written to a process-unique temporary name, hashed on the way, and renamed
+into place only when its bytes match its name: a reader sees a whole, verified object or
+none, and two processes fetching the same blob both succeed (a file lock would only save the
+duplicated work, so there is none). A process killed mid-write leaves its temporary file; the
+names carry the pid.
+
+Downloads are materialised from here by hard link when the filesystem allows (else by copy):
+a new name is linked in place at once, an existing one replaced through a temporary name.
+Because a linked download shares its inode with the cache object, the object's (inode, size,
+mtime) are memoised when it is written; an object whose stat no longer matches (someone wrote
+through a linked download) is re-hashed before use and evicted if it changed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import stat
 import uuid
 from collections.abc import Iterable, Sequence, Set
+from dataclasses import dataclass
 from pathlib import Path
 
 from cairn.cache.memo import ChecksumMemo
@@ -26,6 +39,19 @@ from cairn.errors import DigestMismatchError
 from cairn.manifest.digest import copy_hashing, md5_file
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+SMALL_FILE = 1 << 16  # read whole, in one call
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """A file snapshotted into the cache: its digest, the object, and the two stats the memo
+    keeps (the source's after the read, the object's as written)."""
+
+    hexdigest: str
+    size: int
+    path: str
+    source: os.stat_result
+    written: os.stat_result
 
 
 def unique_tmp(directory: Path, hint: str = "") -> Path:
@@ -58,19 +84,30 @@ class ObjectCache:
     def object_path(self, hexdigest: str) -> str:
         return os.path.join(self._objects, hexdigest[:2], hexdigest[2:])
 
-    def new_tmp(self) -> Path:
-        return unique_tmp(self.tmp)
+    def new_tmp(self, hexdigest: str | None = None) -> Path:
+        """A fresh temporary name; for a known digest, beside the object it will become.
+
+        Many creates in one busy folder cost several times more on ext4 here (measured: 20,000
+        files in 1.2-4 s spread over the fan-out folders, 6-9 s in one), and the rename
+        into place then stays within one folder.
+        """
+        if hexdigest is None:
+            return unique_tmp(self.tmp)
+        return unique_tmp(Path(self._fan(hexdigest)))
+
+    def _fan(self, hexdigest: str) -> str:
+        fan = os.path.join(self._objects, hexdigest[:2])
+        if fan not in self._made:
+            os.makedirs(fan, exist_ok=True)
+            self._made.add(fan)
+        return fan
 
     def has(self, hexdigest: str) -> bool:
         return os.path.isfile(self.object_path(hexdigest))
 
     def _publish(self, tmp: Path | str, hexdigest: str, *, remember: bool = True) -> str:
         """Rename a verified, read-only temporary file into place; returns the object path."""
-        fan = os.path.join(self._objects, hexdigest[:2])
-        if fan not in self._made:
-            os.makedirs(fan, exist_ok=True)
-            self._made.add(fan)
-        final = os.path.join(fan, hexdigest[2:])
+        final = os.path.join(self._fan(hexdigest), hexdigest[2:])
         os.replace(tmp, final)
         if remember:
             self.memo.remember([(final, os.stat(final), hexdigest)])
@@ -89,6 +126,37 @@ class ObjectCache:
         finally:
             if os.path.lexists(tmp):
                 os.unlink(tmp)
+
+    def ingest_small(self, src: str) -> Ingested | None:
+        """:meth:`ingest_file` for a small file, in as few system calls as it takes.
+
+        Most files of a dataset are small, and then the cost is the calls, not the bytes:
+        one read, and the stats the memo needs taken from the open descriptors. Returns None
+        (having written nothing) if the file is larger than :data:`SMALL_FILE` after all.
+        """
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            data = os.read(fd, SMALL_FILE + 1)
+            source = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if len(data) > SMALL_FILE:
+            return None
+        hexdigest = hashlib.md5(data).hexdigest()
+        tmp = str(self.new_tmp(hexdigest))
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
+        try:
+            try:
+                os.write(out, data)
+                written = os.fstat(out)  # rename keeps inode, size and mtime: the memo's key
+            finally:
+                os.close(out)
+            final = self._publish(tmp, hexdigest, remember=False)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return Ingested(hexdigest, len(data), final, source, written)
 
     def admit(self, tmp: Path, hexdigest: str) -> Path:
         """Verify a fetched temporary file against its digest and move it into place."""

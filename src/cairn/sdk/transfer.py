@@ -100,7 +100,7 @@ def fill_cache(
     absent = [h for h in wanted if h not in valid]  # in the caller's (path) order: see above
     if not absent:
         return
-    plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
+    plan = [BlobDownload(digest=h, dest=str(cache.new_tmp(h)), size=sizes.get(h)) for h in absent]
     try:
         total = sum(b.size or 0 for b in plan)
         with progress_bar(total, "downloading", silent=silent) as advance:
