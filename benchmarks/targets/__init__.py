@@ -11,13 +11,22 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "cairn-embedded": ("benchmarks.targets.cairn_embedded", "CairnEmbedded"),
     "cairn-server-sqlite": ("benchmarks.targets.cairn_server", "CairnServer"),
     "cairn-server-pg-s3": ("benchmarks.targets.cairn_server", "CairnServerPgS3"),
+    "cairn-server-pg-s3-per-object": (
+        "benchmarks.targets.cairn_server",
+        "CairnServerPgS3PerObject",
+    ),
     "mlflow": ("benchmarks.targets.mlflow_target", "MLflow"),
     "dvc": ("benchmarks.targets.dvc_target", "DVC"),
     "wandb": ("benchmarks.targets.wandb_target", "WandB"),
     "limits": ("benchmarks.limits", "Limits"),
 }
 WORKER_MODULES = {name: mod for name, (mod, _cls) in REGISTRY.items()}
-CAIRN = ("cairn-embedded", "cairn-server-sqlite", "cairn-server-pg-s3")
+CAIRN = (
+    "cairn-embedded",
+    "cairn-server-sqlite",
+    "cairn-server-pg-s3",
+    "cairn-server-pg-s3-per-object",
+)
 PEERS = ("mlflow", "dvc", "wandb")
 
 

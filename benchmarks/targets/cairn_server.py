@@ -36,6 +36,7 @@ from benchmarks.measure import (
 )
 from benchmarks.targets.base import Target
 from benchmarks.targets.cairn_embedded import PROJECT
+from benchmarks.workloads import Workload
 
 STARTUP_TIMEOUT = 60.0
 PG_ADMIN = os.environ.get("CAIRN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -242,6 +243,24 @@ class CairnServerPgS3(CairnServer):
         return f"{base}/{dbname}", f"s3://{self._bucket}/cairn", env
 
 
+class CairnServerPgS3PerObject(CairnServerPgS3):
+    """The same stack with packs switched off (``--pack-threshold 0``): every blob moves by its
+    own presigned request and is its own S3 object, as before packs. The baseline that issue 8
+    is measured against."""
+
+    name = "cairn-server-pg-s3-per-object"
+
+    def supports(self, workload: Workload, op: str) -> str | None:
+        if workload.name == "w4" and workload.scale >= 0.1:
+            return "baseline only for W1-W3: a million objects at ~150/s would take hours"
+        return None
+
+    def _backing(self, home: Path) -> tuple[str, str, dict[str, str]]:
+        out = super()._backing(home)
+        self._store_flags += ["--pack-threshold", "0"]
+        return out
+
+
 def _bootstrap(db_url: str, key: str) -> None:
     """Give the benchmark a user and an API key on a fresh server database."""
     from cairn.core.accounts import Accounts
@@ -257,7 +276,7 @@ def _bootstrap(db_url: str, key: str) -> None:
 # The worker side is Cairn's own SDK: the same operations as the embedded target.
 from benchmarks.targets.cairn_embedded import OPS, prepare  # noqa: E402
 
-__all__ = ["OPS", "CairnServer", "CairnServerPgS3", "prepare"]
+__all__ = ["OPS", "CairnServer", "CairnServerPgS3", "CairnServerPgS3PerObject", "prepare"]
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["bootstrap"]:

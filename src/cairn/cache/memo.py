@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cairn.sqlite import enable_wal
+
 RACY_NS = 100_000_000  # 100 ms: far above any filesystem's timestamp granularity here
 _CHUNK = 500
 
@@ -25,7 +27,7 @@ class ChecksumMemo:
         self._conn = sqlite3.connect(
             str(path), timeout=60, check_same_thread=False, isolation_level=None
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._conn)
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS memo (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,"

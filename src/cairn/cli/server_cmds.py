@@ -101,6 +101,7 @@ def _serve(
     admin_name: str,
     log_level: str,
     packs: bool | None = None,
+    pack_threshold: int = 1 << 20,
 ) -> None:
     try:
         import uvicorn
@@ -121,6 +122,7 @@ def _serve(
         insecure_local=insecure_local,
         local_user=_local_user(),
         packs=packs,
+        pack_threshold=pack_threshold,
     )
     try:
         state = open_state(config)
@@ -172,6 +174,15 @@ AdminOption = Annotated[
     str, typer.Option("--admin-name", help="Name of the admin created on first start.")
 ]
 LogOption = Annotated[str, typer.Option(help="uvicorn log level.")]
+ThresholdOption = Annotated[
+    int,
+    typer.Option(
+        "--pack-threshold",
+        min=0,
+        help="Blobs under this many bytes travel (and, with packs, are stored) many together; "
+        "0: every blob on its own.",
+    ),
+]
 PacksOption = Annotated[
     bool | None,
     typer.Option(
@@ -193,10 +204,22 @@ def server(
     admin_name: AdminOption = "admin",
     log_level: LogOption = "info",
     packs: PacksOption = None,
+    pack_threshold: ThresholdOption = 1 << 20,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
-        _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level, packs)
+        _serve(
+            db,
+            store,
+            s3_endpoint,
+            host,
+            port,
+            insecure_local,
+            admin_name,
+            log_level,
+            packs,
+            pack_threshold,
+        )
 
 
 @server_app.command("run")
@@ -210,9 +233,21 @@ def run(
     admin_name: AdminOption = "admin",
     log_level: LogOption = "info",
     packs: PacksOption = None,
+    pack_threshold: ThresholdOption = 1 << 20,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
-    _serve(db, store, s3_endpoint, host, port, insecure_local, admin_name, log_level, packs)
+    _serve(
+        db,
+        store,
+        s3_endpoint,
+        host,
+        port,
+        insecure_local,
+        admin_name,
+        log_level,
+        packs,
+        pack_threshold,
+    )
 
 
 @server_app.command("migrate")

@@ -29,6 +29,7 @@ from cairn.cache.hashing import walk_files
 from cairn.config import Settings
 from cairn.errors import (
     ArtifactFinalizedError,
+    ArtifactNotFoundError,
     ArtifactNotLoggedError,
     BlobNotFoundError,
     CairnError,
@@ -677,15 +678,21 @@ class Artifact:
         manifest = self._manifest
         assert manifest is not None
         try:
+            unchanged = not self._incremental and self._same_as_latest(run, manifest)
             for attempt in (1, 2):
                 try:
-                    transfer.upload_missing(
-                        manifest,
-                        backend,
-                        context.cache_for(settings),
-                        self._staged,
-                        silent=settings.silent,
-                    )
+                    # The same content as the latest version: the store holds every blob and
+                    # the commit answers with that version, so there is nothing to ask about.
+                    # (If the latest goes meanwhile, the commit names missing blobs and the
+                    # second attempt sends them.)
+                    if not (unchanged and attempt == 1):
+                        transfer.upload_missing(
+                            manifest,
+                            backend,
+                            context.cache_for(settings),
+                            self._staged,
+                            silent=settings.silent,
+                        )
                     record = backend.commit_version(
                         version_id, manifest, aliases=aliases, tags=tags
                     )
@@ -702,6 +709,13 @@ class Artifact:
             raise
         self._bind(record, backend, settings)
         self._cleanup_staging()
+
+    def _same_as_latest(self, run: Run, manifest: Manifest) -> bool:
+        try:
+            latest = run._backend.resolve(run.entity, run.project, self._name, "latest")
+        except ArtifactNotFoundError:
+            return False
+        return latest.digest == manifest.digest()
 
     def _log(
         self,

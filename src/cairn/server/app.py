@@ -47,8 +47,8 @@ def open_state(config: ServerConfig) -> ServerState:
     store = open_store(config.store_uri, **config.store_options)
     policy = PackPolicy.for_store(
         store,
-        enabled=config.packs,
-        threshold=config.pack_threshold,
+        enabled=config.packs if config.pack_threshold else False,
+        threshold=config.pack_threshold or 1,
         target=config.pack_target,
         max_bytes=config.max_pack_bytes,
         max_blobs=config.max_digests,

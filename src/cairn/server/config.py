@@ -28,6 +28,8 @@ class ServerConfig:
     # Small blobs travel many to a request, and are stored many to an object when ``packs``
     # (None: where objects are dear, i.e. S3; a local folder keeps one file per blob).
     packs: bool | None = None
-    pack_threshold: int = 1 * MiB  # blobs smaller than this are "small"
+    # Blobs smaller than this are "small". 0: none are — every blob moves and is stored on
+    # its own, as before packs (kept to measure that baseline).
+    pack_threshold: int = 1 * MiB
     pack_target: int = 32 * MiB  # what a client puts in one pack upload
     max_pack_bytes: int = 256 * MiB  # one pack upload at most

@@ -20,6 +20,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cairn.sqlite import enable_wal
+
 MIGRATIONS = "cairn.core.db:migrations"
 SCHEMA_HEAD = "0003"
 _WRITE = "cairn_write"
@@ -31,7 +33,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA busy_timeout=120000")
-        cur.execute("PRAGMA journal_mode=WAL")
+        enable_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

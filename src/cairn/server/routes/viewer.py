@@ -24,7 +24,8 @@ def server_info(state: State) -> dict[str, Any]:
         "max_json_bytes": c.max_json_bytes,
         "max_blob_bytes": c.max_blob_bytes,
         "max_digests": c.max_digests,
-        "packs": state.service.packs.to_wire(),
+        # None: send and fetch every blob on its own (a server started with no small blobs).
+        "packs": state.service.packs.to_wire() if c.pack_threshold else None,
     }
 
 
