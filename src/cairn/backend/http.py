@@ -17,6 +17,7 @@ import base64
 import functools
 import hashlib
 import io
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -339,8 +340,8 @@ class HttpBackend:
         return out
 
     def add_entries(self, version_id: str, manifest: Manifest) -> int:
-        body = {"manifest": manifest.to_json()}
-        return int(self._json("POST", f"/versions/{_seg(version_id)}/entries", json=body)["added"])
+        url = f"/versions/{_seg(version_id)}/entries"
+        return int(self._json("POST", url, **_streamed_json({}, manifest))["added"])
 
     def commit_version(
         self,
@@ -350,14 +351,11 @@ class HttpBackend:
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
     ) -> VersionRecord:
-        body = {
-            "manifest": manifest.to_json() if manifest is not None else None,
-            "aliases": list(aliases),
-            "tags": list(tags),
-        }
-        return VersionRecord.from_wire(
-            self._json("POST", f"/versions/{_seg(version_id)}/commit", json=body)
-        )
+        fields = {"aliases": list(aliases), "tags": list(tags)}
+        url = f"/versions/{_seg(version_id)}/commit"
+        if manifest is None:
+            return VersionRecord.from_wire(self._json("POST", url, json=fields))
+        return VersionRecord.from_wire(self._json("POST", url, **_streamed_json(fields, manifest)))
 
     def abort_version(self, version_id: str) -> None:
         self._send("POST", f"/versions/{_seg(version_id)}/abort")
@@ -737,3 +735,16 @@ def _by_digest(blobs: Sequence[BlobDownload]) -> dict[str, list[BlobDownload]]:
 def _dests(blobs: Sequence[BlobDownload]) -> dict[str, list[str]]:
     """Each digest's destination files (one blob may be wanted in several places)."""
     return {d: [b.dest for b in group] for d, group in _by_digest(blobs).items()}
+
+
+def _streamed_json(fields: dict[str, Any], manifest: Manifest) -> dict[str, Any]:
+    """Request arguments for ``{**fields, "manifest": manifest}`` as JSON, streamed a thousand
+    entries at a time: a manifest of a million entries is never one document in memory."""
+
+    def body() -> Iterator[bytes]:
+        head = json.dumps(fields, separators=(",", ":"))[:-1]
+        yield (head + ("," if fields else "") + '"manifest":').encode()
+        yield from manifest.iter_canonical()
+        yield b"}"
+
+    return {"content": body(), "headers": {"Content-Type": "application/json"}}

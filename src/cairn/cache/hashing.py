@@ -19,13 +19,18 @@ from cairn.concurrency import map_by_size
 from cairn.manifest.digest import hex_to_b64, md5_file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileDigest:
     path: str  # the absolute path that was hashed
     digest: str  # base64 MD5
     hexdigest: str
     size: int
     cached: str | None  # the object-cache copy, when one was asked for
+
+
+# Files handled per round: stats, memo rows and results of one round are freed before the next,
+# so a million files never need a million of each at once.
+ROUND = 10_000
 
 
 def hash_files(
@@ -37,6 +42,19 @@ def hash_files(
     progress: Callable[[int], None] | None = None,
 ) -> list[FileDigest]:
     """Digest each path (absolute). Raises OSError for a path that is not a readable file."""
+    out: list[FileDigest] = []
+    for i in range(0, len(paths), ROUND):
+        out.extend(_hash_round(paths[i : i + ROUND], memo, cache, workers, progress))
+    return out
+
+
+def _hash_round(
+    paths: Sequence[str],
+    memo: ChecksumMemo,
+    cache: ObjectCache | None,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> list[FileDigest]:
     stats = {p: os.stat(p) for p in paths}
     known = memo.lookup(stats)
     started = now_ns()

@@ -436,7 +436,7 @@ class Service:
             "ref": e.ref,
             "birth_artifact_id": e.birth_artifact_id,
             "extra": dict(e.extra) if e.extra else None,
-            "blob": None if e.ref is not None else stored_blob(e.digest, dict(e.extra)),
+            "blob": None if e.ref is not None else stored_blob(e.digest, e.extra),
         }
 
     def _pending_entries(self, s: Session, version_pk: int) -> Manifest:
@@ -780,7 +780,7 @@ class Service:
         absent.
         """
         need = list(
-            dict.fromkeys(stored_blob(e.digest, dict(e.extra)) for e in manifest if e.ref is None)
+            dict.fromkeys(stored_blob(e.digest, e.extra) for e in manifest if e.ref is None)
         )
         present: set[str] = set()
         if s is None:

@@ -13,6 +13,7 @@ Readers ignore keys they do not know (W&B's own uploads carry ``local_path``, ``
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -92,7 +93,13 @@ class ManifestEntry:
         if not isinstance(extra, Mapping):
             raise ValidationError(f"manifest entry {path!r}: 'extra' must be an object")
         return cls(
-            path=path, digest=digest, size=size, ref=ref, birth_artifact_id=birth, extra=dict(extra)
+            path=path,
+            digest=digest,
+            size=size,
+            ref=ref,
+            # Most entries of a version share one birth id: one string for all of them.
+            birth_artifact_id=sys.intern(birth) if birth is not None else None,
+            extra=dict(extra) if extra else _NO_EXTRA,
         )
 
 
@@ -160,18 +167,27 @@ class Manifest:
 
     def write_canonical(self, out: IO[bytes]) -> None:
         """Write exactly :meth:`to_bytes`, one entry at a time (no whole-document copy)."""
+        for chunk in self.iter_canonical():
+            out.write(chunk)
+
+    def iter_canonical(self, chunk_entries: int = 1000) -> Iterator[bytes]:
+        """:meth:`to_bytes` in pieces of ``chunk_entries`` entries, for streaming it."""
         dump = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-        out.write(b'{"contents":{')
+        parts = ['{"contents":{']
         for i, path in enumerate(sorted(self._entries)):
             if i:
-                out.write(b",")
-            out.write(f"{dump(path)}:{dump(self._entries[path].to_json())}".encode())
+                parts.append(",")
+            parts.append(f"{dump(path)}:{dump(self._entries[path].to_json())}")
+            if len(parts) >= 2 * chunk_entries:
+                yield "".join(parts).encode()
+                parts = []
         tail = {
             "storagePolicy": STORAGE_POLICY,
             "storagePolicyConfig": STORAGE_POLICY_CONFIG,
             "version": self.version,
         }
-        out.write(b"}," + dump(tail)[1:].encode())
+        parts.append("}," + dump(tail)[1:])
+        yield "".join(parts).encode()
 
     @classmethod
     def from_json(cls, data: object) -> Manifest:

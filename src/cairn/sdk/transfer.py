@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cairn.backend.base import Backend, BlobDownload, BlobUpload
+from cairn.backend.base import Backend, BlobDownload, BlobUpload, Progress
 from cairn.cache import ObjectCache, hash_files
 from cairn.cache.hashing import walk_files
 from cairn.cache.objects import check_file, unique_tmp
@@ -29,6 +29,8 @@ from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.references import handler_for
 from cairn.sdk.progress import progress_bar
+
+UPLOAD_ROUND = 20_000
 
 
 def upload_missing(
@@ -45,7 +47,7 @@ def upload_missing(
     # packs, on a server that packs), so a later download reads them back in a few ranges.
     for e in sorted(manifest, key=lambda e: e.path):
         if e.ref is None:
-            h = stored_blob(e.digest, dict(e.extra))
+            h = stored_blob(e.digest, e.extra)
             if h not in sources or (sources[h].local_path is None and e.local_path is not None):
                 sources[h] = e
     missing = backend.missing_blobs(list(sources))
@@ -59,17 +61,22 @@ def upload_missing(
             )
         trusted = e.local_path in staged or e.local_path == cache.object_path(h)
         uploads.append(BlobUpload(digest=h, path=e.local_path, size=e.size or 0, trusted=trusted))
-    if uploads:
-        cached = [u.digest for u in uploads if u.trusted and u.path == cache.object_path(u.digest)]
-        if cached:
+    if not uploads:
+        return 0
+    with progress_bar(sum(u.size for u in uploads), "uploading", silent=silent) as advance:
+        # A round at a time, so what checking and sending build per blob stays bounded.
+        for i in range(0, len(uploads), UPLOAD_ROUND):
+            batch = uploads[i : i + UPLOAD_ROUND]
+            cached = [
+                u.digest for u in batch if u.trusted and u.path == cache.object_path(u.digest)
+            ]
             # Cache objects can be written through a hard-linked download: re-check them first.
-            bad = set(cached) - cache.valid(cached)
+            bad = set(cached) - cache.valid(cached) if cached else set()
             if bad:
                 raise BlobNotFoundError(
                     f"{len(bad)} cached file(s) changed after they were added; add them again"
                 )
-        with progress_bar(sum(u.size for u in uploads), "uploading", silent=silent) as advance:
-            backend.upload_blobs(uploads, advance)
+            backend.upload_blobs(batch, advance)
     return len(uploads)
 
 
@@ -91,20 +98,19 @@ def fill_cache(
     backend: Backend,
     cache: ObjectCache,
     workers: int,
-    *,
-    silent: bool = True,
+    advance: Progress | None = None,
 ) -> None:
     """Make sure every blob is in the cache, fetching and verifying the absent ones."""
     wanted = list(dict.fromkeys(hexes))
     valid = cache.valid(wanted)
     absent = [h for h in wanted if h not in valid]  # in the caller's (path) order: see above
+    if advance is not None:
+        advance(sum(sizes.get(h) or 0 for h in valid))  # nothing to fetch for these
     if not absent:
         return
-    plan = [BlobDownload(digest=h, dest=str(cache.new_tmp(h)), size=sizes.get(h)) for h in absent]
+    plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
     try:
-        total = sum(b.size or 0 for b in plan)
-        with progress_bar(total, "downloading", silent=silent) as advance:
-            verified = backend.fetch_blobs(plan, advance)
+        verified = backend.fetch_blobs(plan, advance)
         small = [(Path(b.dest), b.digest) for b in plan if (b.size or 0) < PARALLEL_MIN_SIZE]
         cache.admit_many(small, verified)
         large = [b for b in plan if (b.size or 0) >= PARALLEL_MIN_SIZE]
@@ -118,6 +124,11 @@ def fill_cache(
     finally:
         for b in plan:
             Path(b.dest).unlink(missing_ok=True)
+
+
+# Entries handled per round of a download: what a round builds per entry is freed before the
+# next, so a version of a million files never needs a million of each at once.
+DOWNLOAD_ROUND = 10_000
 
 
 def download(
@@ -134,49 +145,15 @@ def download(
     """Materialise ``paths`` of ``manifest`` under ``root``; returns path → local file."""
     root = root.absolute()
     root.mkdir(parents=True, exist_ok=True)
-    workers = settings.hash_workers
     entries = [manifest.entries[p] for p in sorted(paths)]  # path order: see upload_missing
     stored = [e for e in entries if e.ref is None]
     refs = [e for e in entries if e.ref is not None]
     out: dict[str, str] = {}
-
-    where = {e.path: os.path.join(root, e.path) for e in stored}
-    dests = {where[e.path]: stored_blob(e.digest, dict(e.extra)) for e in stored}
-    done = _existing_ok(dests, cache, workers)
-    todo = [e for e in stored if where[e.path] not in done]
-    for parent in {os.path.dirname(where[e.path]) for e in todo}:
-        os.makedirs(parent, exist_ok=True)
-
-    if skip_cache:
-        plan = [
-            BlobDownload(
-                digest=dests[where[e.path]],
-                dest=str(unique_tmp(Path(where[e.path]).parent)),
-                size=e.size,
-            )
-            for e in todo
-        ]
-        try:
-            verified = backend.fetch_blobs(plan)
-            for e, b in zip(todo, plan, strict=True):
-                if b.digest not in verified:
-                    check_file(b.dest, b.digest)
-                os.replace(b.dest, where[e.path])
-        finally:
-            for b in plan:
-                Path(b.dest).unlink(missing_ok=True)
-    else:
-        sizes = {dests[where[e.path]]: e.size for e in todo}
-        fill_cache(sizes.keys(), sizes, backend, cache, workers, silent=settings.silent)
-        link = settings.link_mode == "hardlink"
-
-        def place(e: ManifestEntry) -> None:
-            dest = where[e.path]
-            cache.materialize(dests[dest], dest, link=link)
-
-        map_by_size(place, todo, lambda e: e.size, workers)
-    cache.memo.remember((where[e.path], os.stat(where[e.path]), dests[where[e.path]]) for e in todo)
-    out.update(where)
+    total = sum(e.size or 0 for e in stored)
+    with progress_bar(total, "downloading", silent=settings.silent) as advance:
+        for i in range(0, len(stored), DOWNLOAD_ROUND):
+            batch = stored[i : i + DOWNLOAD_ROUND]
+            out.update(_download_round(batch, root, backend, cache, settings, skip_cache, advance))
 
     for e in refs:
         dest = root / e.path
@@ -192,6 +169,56 @@ def download(
         finally:
             tmp.unlink(missing_ok=True)
     return out
+
+
+def _download_round(
+    stored: Sequence[ManifestEntry],
+    root: Path,
+    backend: Backend,
+    cache: ObjectCache,
+    settings: Settings,
+    skip_cache: bool,
+    advance: Progress,
+) -> dict[str, str]:
+    workers = settings.hash_workers
+    where = {e.path: os.path.join(root, e.path) for e in stored}
+    dests = {where[e.path]: stored_blob(e.digest, e.extra) for e in stored}
+    done = _existing_ok(dests, cache, workers)
+    todo = [e for e in stored if where[e.path] not in done]
+    advance(sum(e.size or 0 for e in stored if where[e.path] in done))  # already in place
+    for parent in {os.path.dirname(where[e.path]) for e in todo}:
+        os.makedirs(parent, exist_ok=True)
+
+    if skip_cache:
+        plan = [
+            BlobDownload(
+                digest=dests[where[e.path]],
+                dest=str(unique_tmp(Path(where[e.path]).parent)),
+                size=e.size,
+            )
+            for e in todo
+        ]
+        try:
+            verified = backend.fetch_blobs(plan, advance)
+            for e, b in zip(todo, plan, strict=True):
+                if b.digest not in verified:
+                    check_file(b.dest, b.digest)
+                os.replace(b.dest, where[e.path])
+        finally:
+            for b in plan:
+                Path(b.dest).unlink(missing_ok=True)
+    else:
+        sizes = {dests[where[e.path]]: e.size for e in todo}
+        fill_cache(sizes.keys(), sizes, backend, cache, workers, advance)
+        link = settings.link_mode == "hardlink"
+
+        def place(e: ManifestEntry) -> None:
+            dest = where[e.path]
+            cache.materialize(dests[dest], dest, link=link)
+
+        map_by_size(place, todo, lambda e: e.size, workers)
+    cache.memo.remember((where[e.path], os.stat(where[e.path]), dests[where[e.path]]) for e in todo)
+    return where
 
 
 def verify(manifest: Manifest, root: Path, cache: ObjectCache, workers: int) -> None:

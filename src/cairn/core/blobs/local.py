@@ -1,9 +1,9 @@
 """A blob store on a local folder (the embedded default, and a server's simplest store).
 
-Writes go to a process-unique ``.tmp-<pid>-<uuid>`` name beside their destination while
-hashing, then are renamed to ``objects/md5/…`` once the digest matches; the rename is atomic,
-so readers never see a partial blob and concurrent writers of the same blob both succeed.
-Stored files are made read-only.
+Writes go to ``<root>/tmp/<pid>-<unique>`` while hashing, then are renamed to
+``objects/md5/…`` once the digest matches; the rename is atomic, so readers never see a
+partial blob and concurrent writers of the same blob both succeed. Stored files are made
+read-only.
 """
 
 from __future__ import annotations
@@ -36,17 +36,8 @@ def _check_pack(pack_id: str) -> str:
     return pack_id
 
 
-def _tmp_beside(final: Path, made: set[str]) -> Path:
-    """A process-unique temporary name in the folder of ``final`` (made if need be).
-
-    Creating files spread over the fan-out folders is several times cheaper on ext4 here than
-    creating them all in one, and the rename then stays within one folder.
-    """
-    parent = os.path.dirname(final)
-    if parent not in made:
-        os.makedirs(parent, exist_ok=True)
-        made.add(parent)
-    return Path(os.path.join(parent, f".tmp-{os.getpid()}-{uuid.uuid4().hex}"))
+def _tmp_name(root: Path) -> Path:
+    return Path(os.path.join(root, "tmp", f"{os.getpid()}-{uuid.uuid4().hex}"))
 
 
 SMALL = 1 << 16
@@ -115,7 +106,7 @@ class LocalBlobStore:
 
     def put_stream(self, digest: str, stream: IO[bytes], size: int | None = None) -> int:
         final = self.path_for(digest)
-        tmp = _tmp_beside(final, self._made)
+        tmp = _tmp_name(self.root)
         try:
             written = copy_verified(stream, tmp, digest)
             if size is not None and written != size:
@@ -137,7 +128,7 @@ class LocalBlobStore:
             # The caller hashed exactly these bytes (a read-only cache object), so an
             # in-kernel copy is enough. Never a hard link: the cache's files are linked into
             # users' download folders, and an edit there must not reach the store.
-            tmp = _tmp_beside(final, self._made)
+            tmp = _tmp_name(self.root)
             try:
                 copy_file(path, tmp)
                 publish(tmp, final, self._made)
@@ -186,7 +177,7 @@ class LocalBlobStore:
 
     def put_pack(self, pack_id: str, path: str, md5: str) -> None:
         final = self.pack_path(pack_id)
-        tmp = _tmp_beside(final, self._made)
+        tmp = _tmp_name(self.root)
         try:
             with open(path, "rb") as f:
                 copy_verified(f, tmp, md5)
