@@ -126,14 +126,18 @@ def postgres_available() -> str | None:
         return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}"
 
 
-def create_database(prefix: str = "cairn_test") -> tuple[str, Callable[[], None]]:
-    """A fresh PostgreSQL database; returns its URL and a function that drops it."""
+def create_database(
+    prefix: str = "cairn_test", template: str | None = None
+) -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL database (a copy of ``template``, if named); returns its URL and a
+    function that drops it."""
     import psycopg
 
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
 
     def drop() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:

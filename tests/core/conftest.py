@@ -47,21 +47,6 @@ def pg_template() -> Iterator[str]:
     drop()
 
 
-def _pg_copy(template: str) -> tuple[str, Any]:
-    import psycopg
-
-    name = f"cairn_core_{uuid.uuid4().hex[:12]}"
-    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
-
-
 def _policy(store: BlobStore, enabled: bool, **tuning: Any) -> PackPolicy:
     # Small numbers so a handful of test blobs fill several packs and ranges.
     defaults: dict[str, Any] = {"threshold": 4096, "target": 64 * 1024, "range_bytes": 32 * 1024}
@@ -73,7 +58,7 @@ def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
     kind = request.param
     drop = None
     if kind == "pg-s3":
-        url, drop = _pg_copy(request.getfixturevalue("pg_template"))
+        url, drop = backends.create_database("cairn_core", request.getfixturevalue("pg_template"))
         s3 = request.getfixturevalue("seaweed")
         store = open_store(f"s3://{s3.new_bucket()}/c", **s3.store_options())
         db = Database(url)

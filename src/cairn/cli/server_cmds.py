@@ -208,18 +208,7 @@ def server(
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
-        _serve(
-            db,
-            store,
-            s3_endpoint,
-            host,
-            port,
-            insecure_local,
-            admin_name,
-            log_level,
-            packs,
-            pack_threshold,
-        )
+        ctx.invoke(run, **ctx.params)
 
 
 @server_app.command("run")

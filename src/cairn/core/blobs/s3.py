@@ -56,6 +56,7 @@ from cairn.errors import (
     ValidationError,
 )
 from cairn.manifest.digest import hex_to_b64, is_hex_md5
+from cairn.manifest.packstream import read_exactly
 
 MiB = 1 << 20
 ENDPOINT_ENV = "CAIRN_S3_ENDPOINT_URL"
@@ -566,7 +567,7 @@ class S3BlobStore:
             with ThreadPoolExecutor(workers, "cairn-s3-part") as pool:
                 number, left = 1, length
                 while left > 0:
-                    data = _read_exactly(stream, min(part_size, left))
+                    data = read_exactly(stream, min(part_size, left))
                     if not data:
                         break  # the stream is shorter than it said; the digest check says so
                     h.update(data)
@@ -729,7 +730,7 @@ class S3BlobStore:
                 Bucket=self.bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}"
             )["Body"]
         with io.BufferedReader(_ObjectReader(body, where, pack_id), CHUNK) as src:
-            data = _read_exactly(src, length)
+            data = read_exactly(src, length)
         if len(data) != length:
             raise StorageError(f"{where} holds fewer bytes than {offset}+{length}; it is damaged")
         return data
@@ -984,15 +985,3 @@ class S3BlobStore:
         key, s3_id = self._staged(digest, upload_id)
         with suppress(NotFoundError), _s3_errors("abort upload", self._where(key), digest):
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=s3_id)
-
-
-def _read_exactly(stream: IO[bytes], n: int) -> bytes:
-    """Up to ``n`` bytes: fewer only at the end of the stream (raw reads may return short)."""
-    chunks: list[bytes] = []
-    while n > 0:
-        chunk = stream.read(n)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
