@@ -17,30 +17,28 @@ and :meth:`Service.collect_garbage` removes after an expiry.
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 import string
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import packs
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
-from cairn.core.blobs.base import CHUNK, BlobStore
+from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among
 from cairn.core.db.bulk import bulk_insert as _bulk_insert
 from cairn.core.db.bulk import chunks as _chunks
 from cairn.core.db.engine import Database
 from cairn.core.db.locks import hold_blob_use
-from cairn.core.packs import BlobLocation, PackPolicy
+from cairn.core.packs import PackPolicy
+from cairn.core.storage import Storage
 from cairn.errors import (
     AliasInUseError,
     ArtifactNotFoundError,
@@ -54,8 +52,8 @@ from cairn.errors import (
     TypeConflictError,
     ValidationError,
 )
-from cairn.manifest import Manifest, ManifestEntry, packstream
-from cairn.manifest.digest import is_hex_md5, stored_blob
+from cairn.manifest import Manifest, ManifestEntry
+from cairn.manifest.digest import stored_blob
 from cairn.records import (
     COMMITTED,
     DELETED,
@@ -95,8 +93,9 @@ class _HashingWriter:
         return self.f.write(data)
 
 
-class Service:
-    """Every rule about entities, projects, collections, versions, aliases, tags and runs."""
+class Service(Storage):
+    """Every rule about entities, projects, collections, versions, aliases, tags and runs;
+    the blobs themselves are :class:`~cairn.core.storage.Storage`'s."""
 
     def __init__(
         self,
@@ -372,21 +371,6 @@ class Service:
 
         return self._write(begin)
 
-    def _write(self, fn: Callable[[Session], T], attempts: int = 4) -> T:
-        """Run ``fn`` in a write transaction, again if a concurrent writer created the same row.
-
-        Two replicas creating the same entity, project or collection at once: one insert wins
-        and the other violates a unique constraint; its retry then finds the row.
-        """
-        for attempt in range(attempts):
-            try:
-                with self.db.write() as s:
-                    return fn(s)
-            except sa_exc.IntegrityError:
-                if attempt == attempts - 1:
-                    raise ConflictError("a concurrent change conflicted; try again") from None
-        raise AssertionError("unreachable")
-
     def add_entries(self, version_id: str, manifest: Manifest) -> int:
         """Merge entries into a shared PENDING version (``upsert_artifact``).
 
@@ -452,190 +436,6 @@ class Service:
             )
             for r in rows
         )
-
-    def missing_blobs(self, digests: Iterable[str]) -> list[str]:
-        """Which of these hex digests the store does not hold (answered from the database).
-
-        A blob GC has marked counts as missing, so the client sends it again instead of
-        committing a version that GC might take the bytes from.
-        """
-        wanted = list(dict.fromkeys(digests))
-        bad = next((d for d in wanted if not is_hex_md5(d)), None)
-        if bad is not None:
-            raise ValidationError(f"{bad!r} is not a hex MD5 digest")
-        present: set[str] = set()
-        with self.db.read() as s:
-            for chunk in _chunks(wanted):
-                present.update(
-                    s.scalars(
-                        select(m.Blob.digest).where(
-                            among(s, m.Blob.digest, chunk),
-                            m.Blob.condemned_at.is_(None),
-                            m.Blob.deleting.is_(False),
-                        )
-                    )
-                )
-        return [d for d in wanted if d not in present]
-
-    def record_blobs(self, blobs: Iterable[tuple[str, int]]) -> None:
-        """Admit blobs the store now holds as objects of their own (their bytes were verified).
-
-        Raises:
-            BlobNotFoundError: a blob is not in the store after all (GC removed it while it was
-                being uploaded again); nothing is admitted, and sending it again will do.
-        """
-        items = list(dict(blobs).items())
-        if items:
-            # Two clients uploading the same blob at once race to admit it; the retry sees it.
-            self._write(lambda s: self._admit(s, items))
-
-    def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> None:
-        """Admit uploaded objects in the write transaction ``s``.
-
-        GC removes objects only while it holds the blob-use lock exclusively (mark the row
-        ``deleting``, remove the object, then the row), so an object found here, under that
-        lock, stays.
-        """
-        hold_blob_use(s)
-        rows: dict[str, tuple[bool, bool]] = {}  # digest → (condemned, deleting)
-        for chunk in _chunks([d for d, _ in items]):
-            for digest, condemned_at, deleting in s.execute(
-                select(m.Blob.digest, m.Blob.condemned_at, m.Blob.deleting).where(
-                    among(s, m.Blob.digest, chunk)
-                )
-            ).all():
-                rows[digest] = (condemned_at is not None, bool(deleting))
-        fresh = [(d, n) for d, n in items if d not in rows]
-        revived = [(d, n) for d, n in items if d in rows and rows[d][1]]
-        unmarked = [d for d, (condemned, deleting) in rows.items() if condemned and not deleting]
-        check = [d for d, _ in fresh] + [d for d, _ in revived]
-        if check:
-            absent = set(check) - self.blobs.has_many(check)
-            if absent:
-                shown = ", ".join(sorted(absent)[:5])
-                raise BlobNotFoundError(
-                    f"{len(absent)} blob(s) are not in the store ({shown}): they were not "
-                    "uploaded, or GC removed them while they were being uploaded again; "
-                    "upload them again",
-                    details={"missing": sorted(absent)[:1000]},
-                )
-        now = m.utcnow()
-        _bulk_insert(s, m.Blob, ({"digest": d, "size": n, "created_at": now} for d, n in fresh))
-        for d, n in revived:
-            s.execute(
-                update(m.Blob)
-                .where(m.Blob.digest == d)
-                .values(size=n, pack_id=None, pack_offset=None, deleting=False, condemned_at=None)
-            )
-        for chunk in _chunks(unmarked):
-            s.execute(
-                update(m.Blob).where(among(s, m.Blob.digest, chunk)).values(condemned_at=None)
-            )
-
-    def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
-        """Verify and store one blob from a stream, then admit it."""
-        written = self.blobs.put_stream(digest, stream, size)
-        self.record_blobs([(digest, written)])
-        return written
-
-    def store_pack_stream(self, stream: IO[bytes]) -> dict[str, Any]:
-        """Verify and store every blob of a pack stream (:mod:`cairn.manifest.packstream`).
-
-        All or nothing: one blob that does not hash to its digest rejects the whole pack. With
-        packs enabled the blobs become one stored pack; otherwise one object each.
-
-        Raises:
-            ValidationError: a malformed, oversized or truncated stream.
-            DigestMismatchError: a blob hashes otherwise; nothing was stored.
-        """
-        policy = self.packs
-        layout = packstream.read_header(
-            stream, max_blobs=policy.max_blobs, max_bytes=policy.max_bytes
-        )
-        with packs.spool(stream, layout) as spooled:
-            if not policy.enabled:
-                with open(spooled.path, "rb") as f:
-                    for (digest, size), offset in zip(layout, spooled.offsets, strict=True):
-                        f.seek(offset)
-                        self.blobs.put_stream(digest, io.BytesIO(f.read(size)), size)
-                self.record_blobs(layout)
-                return {"stored": len(layout), "pack": None}
-            pack_id = packs.new_pack_id()
-            self.blobs.put_pack(pack_id, spooled.path, spooled.md5)
-            live = self._write(lambda s: packs.register(s, pack_id, spooled))
-            return {"stored": len(layout), "pack": pack_id, "new": live}
-
-    # -- reading blobs (wherever they lie) -----------------------------------------------------
-    def locate_blobs(self, digests: Sequence[str]) -> dict[str, BlobLocation]:
-        """Where each stored blob lies (absent ones are left out)."""
-        with self.db.read() as s:
-            return packs.locate(s, digests)
-
-    def open_blob(self, digest: str) -> IO[bytes]:
-        """A blob's bytes as a stream, from its own object or its pack.
-
-        Raises:
-            BlobNotFoundError: the store does not hold it.
-        """
-        loc = self.locate_blobs([digest]).get(digest)
-        if loc is None or loc.pack_id is None:
-            return self.blobs.open(digest)
-        return io.BytesIO(self.blobs.read_pack(loc.pack_id, loc.offset, loc.size))
-
-    def blob_to_file(self, digest: str, dest: str, where: BlobLocation | None = None) -> None:
-        """Write a blob to ``dest`` (a fresh temporary path the caller verifies and renames).
-
-        ``where`` is its location if the caller looked it up already (for many blobs at once).
-
-        Raises:
-            BlobNotFoundError: the store does not hold it.
-        """
-        loc = where or self.locate_blobs([digest]).get(digest)
-        if loc is None or loc.pack_id is None:
-            self.blobs.get_file(digest, dest)
-            return
-        data = self.blobs.read_pack(loc.pack_id, loc.offset, loc.size)
-        with open(dest, "wb") as f:
-            f.write(data)
-
-    def iter_blob_bytes(
-        self, digests: Sequence[str], where: dict[str, BlobLocation] | None = None
-    ) -> Iterator[bytes]:
-        """The bytes of ``digests`` back to back, in order, read a few large pieces at a time:
-        neighbours in one pack with one ranged read, other objects streamed.
-
-        ``where`` is what :meth:`locate_blobs` answered, if the caller asked already.
-
-        Raises:
-            BlobNotFoundError: one of them is not stored (raised before anything is yielded).
-        """
-        where = where if where is not None else self.locate_blobs(digests)
-        absent = [d for d in digests if d not in where]
-        if absent:
-            raise BlobNotFoundError(
-                f"blob {absent[0]} is not in the store", details={"missing": absent[:1000]}
-            )
-        i = 0
-        while i < len(digests):
-            loc = where[digests[i]]
-            if loc.pack_id is None:
-                with self.blobs.open(loc.digest) as f:
-                    while chunk := f.read(CHUNK):
-                        yield chunk
-                i += 1
-                continue
-            # The longest run of blobs that lie back to back in this pack, in this order.
-            j, end = i + 1, loc.offset + loc.size
-            while j < len(digests):
-                nxt = where[digests[j]]
-                if nxt.pack_id != loc.pack_id or nxt.offset != end:
-                    break
-                if end - loc.offset + nxt.size > self.packs.range_bytes:
-                    break
-                end += nxt.size
-                j += 1
-            yield self.blobs.read_pack(loc.pack_id, loc.offset, end - loc.offset)
-            i = j
 
     def abort_version(self, version_id: str) -> None:
         with self.db.write() as s:
