@@ -677,13 +677,17 @@ class S3BlobStore:
             StorageError: the store failed.
         """
         base = self.key_for("0" * 32).rsplit("/", 2)[0] + "/"
+        for obj in self._listing(base, "list"):
+            digest = obj["Key"][len(base) :].replace("/", "", 1)
+            if is_hex_md5(digest):
+                yield digest
+
+    def _listing(self, base: str, action: str) -> Iterator[dict[str, Any]]:
+        """Every object under the key prefix ``base``, page by page, in key order."""
         paginator = self._client.get_paginator("list_objects_v2")
-        with _s3_errors("list", self._where(base)):
+        with _s3_errors(action, self._where(base)):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
-                for obj in page.get("Contents", []):
-                    digest = obj["Key"][len(base) :].replace("/", "", 1)
-                    if is_hex_md5(digest):
-                        yield digest
+                yield from page.get("Contents", [])
 
     # -- packs -----------------------------------------------------------------------------------
 
@@ -753,13 +757,10 @@ class S3BlobStore:
             StorageError: the store failed.
         """
         base = self.pack_key_for("0" * 32).rsplit("/", 2)[0] + "/"
-        paginator = self._client.get_paginator("list_objects_v2")
-        with _s3_errors("list packs", self._where(base)):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
-                for obj in page.get("Contents", []):
-                    name = str(obj["Key"]).rsplit("/", 1)[-1]
-                    if is_hex_md5(name):
-                        yield name, obj["LastModified"].timestamp()
+        for obj in self._listing(base, "list packs"):
+            name = str(obj["Key"]).rsplit("/", 1)[-1]
+            if is_hex_md5(name):
+                yield name, obj["LastModified"].timestamp()
 
     def presign_pack_range(
         self, pack_id: str, offset: int, length: int, *, expires: int = 3600
