@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -177,19 +178,32 @@ class HttpBackend:
         headers = {"User-Agent": f"cairn/{__version__}"}
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
+        # Loading the CA bundle costs ~0.1 s, a tenth of an unchanged re-log. A plain-HTTP
+        # server never needs it: this client talks only to its base URL and follows no
+        # redirect, so it is given no verifying context.
+        tls = self.base_url.startswith("https:")
         self._api = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
             headers=headers,
             timeout=TIMEOUT,
-            transport=transport or httpx.HTTPTransport(retries=2, limits=limits),
+            transport=transport or httpx.HTTPTransport(retries=2, limits=limits, verify=tls),
         )
-        # Presigned URLs carry their own signature and must never see the API key. They go to
-        # the store, never through ``transport`` (which tests use to reach an in-process app).
-        self._direct = httpx.Client(
-            timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=2, limits=limits)
-        )
+        self._limits = limits
+        self._direct_client: httpx.Client | None = None
+        self._direct_lock = threading.Lock()
         self._info: dict[str, Any] | None = None
         self._entity: str | None = None
+
+    def _direct(self) -> httpx.Client:
+        """The client for presigned store URLs, made on first use (many versions never need
+        it). They carry their own signature and must never see the API key, and they go to
+        the store, never through the ``transport`` tests use to reach an in-process app."""
+        with self._direct_lock:
+            if self._direct_client is None:
+                self._direct_client = httpx.Client(
+                    timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=2, limits=self._limits)
+                )
+            return self._direct_client
 
     # -- the one boundary --------------------------------------------------------------------
     def _send(
@@ -211,7 +225,7 @@ class HttpBackend:
         ``into`` streams the response body to that file (never whole in memory); ``sink`` is
         handed the body as a readable file instead.
         """
-        client = self._direct if direct else self._api
+        client = self._direct() if direct else self._api
         where = url if not direct else url.split("?", 1)[0]
         try:
             request = client.build_request(
@@ -356,6 +370,21 @@ class HttpBackend:
         if manifest is None:
             return VersionRecord.from_wire(self._json("POST", url, json=fields))
         return VersionRecord.from_wire(self._json("POST", url, **_streamed_json(fields, manifest)))
+
+    def commit_if_unchanged(
+        self,
+        version_id: str,
+        digest: str,
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+    ) -> VersionRecord | None:
+        if not self._server_info().get("commit_unchanged"):
+            return None  # an older server: the caller commits the manifest
+        url = f"/versions/{_seg(version_id)}/commit-unchanged"
+        body = {"digest": digest, "aliases": list(aliases), "tags": list(tags)}
+        found = self._json("POST", url, json=body)["version"]
+        return VersionRecord.from_wire(found) if found is not None else None
 
     def abort_version(self, version_id: str) -> None:
         self._send("POST", f"/versions/{_seg(version_id)}/abort")
@@ -701,7 +730,10 @@ class HttpBackend:
 
     def close(self) -> None:
         self._api.close()
-        self._direct.close()
+        with self._direct_lock:
+            if self._direct_client is not None:
+                self._direct_client.close()
+                self._direct_client = None
 
 
 class _Reading:

@@ -81,7 +81,8 @@ class ObjectCache:
         return Path(self.object_path(hexdigest))
 
     def object_path(self, hexdigest: str) -> str:
-        return os.path.join(self._objects, hexdigest[:2], hexdigest[2:])
+        # Called once per file of every add (20,000 for W1); a format is ~3x os.path.join.
+        return f"{self._objects}/{hexdigest[:2]}/{hexdigest[2:]}"
 
     def new_tmp(self) -> Path:
         """A fresh temporary name in ``tmp/``.
