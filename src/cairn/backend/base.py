@@ -90,6 +90,14 @@ class Backend(Protocol):
         aliases: Sequence[str],
         tags: Sequence[str],
     ) -> VersionRecord: ...
+    def commit_if_unchanged(
+        self,
+        version_id: str,
+        digest: str,
+        *,
+        aliases: Sequence[str],
+        tags: Sequence[str],
+    ) -> VersionRecord | None: ...
     def abort_version(self, version_id: str) -> None: ...
 
     # reading

@@ -491,13 +491,7 @@ class Service(Storage):
                 )
             now = m.utcnow()
             if latest is not None and latest.digest == digest:
-                # Same content as the newest version: no new version; it gets the aliases.
-                self._move_aliases(s, coll.id, latest.id, aliases)
-                self._add_tags(s, latest.id, tags)
-                latest.updated_at = now
-                s.delete(ver)
-                s.flush()
-                return replace(self._version_record(s, latest), deduplicated=True)
+                return self._deduplicate(s, ver, latest, aliases, tags)
             if manifest_digest is None:
                 # Rare: the latest version changed between our read and this transaction, so
                 # this is a new version after all. Store its manifest now, admitting the blob
@@ -529,6 +523,49 @@ class Service(Storage):
             self._add_tags(s, ver.id, tags)
             s.flush()
             return self._version_record(s, ver)
+
+    def commit_if_unchanged(
+        self,
+        version_id: str,
+        digest: str,
+        *,
+        aliases: Sequence[str] = (),
+        tags: Sequence[str] = (),
+    ) -> VersionRecord | None:
+        """Answer a PENDING version with the latest one if that has manifest digest ``digest``.
+
+        Returns that version (``deduplicated``) with the aliases and tags applied, the pending
+        version gone; or None, changing nothing, when the latest differs (or there is none):
+        the caller then commits its manifest as usual. A client that re-logs unchanged
+        content so sends one digest, not a manifest of every file.
+        """
+        aliases = naming.clean_aliases(aliases)
+        tags = naming.clean_tags(tags)
+        with self.db.write() as s:
+            ver = self._pending(s, version_id)
+            if ver.incremental:
+                raise ValidationError("an incremental version patches the latest: commit it")
+            coll = s.get_one(m.Collection, ver.collection_id, with_for_update=True)
+            latest = self._latest(s, coll.id)
+            if latest is None or latest.digest != digest:
+                return None
+            return self._deduplicate(s, ver, latest, aliases, tags)
+
+    def _deduplicate(
+        self,
+        s: Session,
+        pending: m.Version,
+        latest: m.Version,
+        aliases: Sequence[str],
+        tags: Sequence[str],
+    ) -> VersionRecord:
+        """Same content as the newest version: no new version; the newest gets the aliases."""
+        self._move_aliases(s, latest.collection_id, latest.id, aliases)
+        self._add_tags(s, latest.id, tags)
+        latest.updated_at = m.utcnow()
+        s.delete(pending)
+        s.flush()
+        return replace(self._version_record(s, latest), deduplicated=True)
 
     def _store_manifest(self, manifest: Manifest, session: Session | None = None) -> str:
         """Write the manifest's canonical JSON to the store as a blob; return its digest.

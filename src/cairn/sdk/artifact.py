@@ -29,7 +29,6 @@ from cairn.cache.hashing import walk_files
 from cairn.config import Settings
 from cairn.errors import (
     ArtifactFinalizedError,
-    ArtifactNotFoundError,
     ArtifactNotLoggedError,
     BlobNotFoundError,
     CairnError,
@@ -678,25 +677,28 @@ class Artifact:
         manifest = self._manifest
         assert manifest is not None
         try:
-            unchanged = not self._incremental and self._same_as_latest(run, manifest)
-            for attempt in (1, 2):
+            # The same content as the latest version: that version is the answer, and saying
+            # so takes one digest, with no blob or manifest sent. (If another version was
+            # committed meanwhile, the answer is None and the version is committed as usual.)
+            record = None
+            if not self._incremental:
+                record = backend.commit_if_unchanged(
+                    version_id, manifest.digest(), aliases=aliases, tags=tags
+                )
+            attempt = 0
+            while record is None:
+                attempt += 1
                 try:
-                    # The same content as the latest version: the store holds every blob and
-                    # the commit answers with that version, so there is nothing to ask about.
-                    # (If the latest goes meanwhile, the commit names missing blobs and the
-                    # second attempt sends them.)
-                    if not (unchanged and attempt == 1):
-                        transfer.upload_missing(
-                            manifest,
-                            backend,
-                            context.cache_for(settings),
-                            self._staged,
-                            silent=settings.silent,
-                        )
+                    transfer.upload_missing(
+                        manifest,
+                        backend,
+                        context.cache_for(settings),
+                        self._staged,
+                        silent=settings.silent,
+                    )
                     record = backend.commit_version(
                         version_id, manifest, aliases=aliases, tags=tags
                     )
-                    break
                 except BlobNotFoundError:
                     # The store's GC took a blob nothing used between our question and the
                     # commit (see cairn.core.gc): asking again sends it again, once.
@@ -709,13 +711,6 @@ class Artifact:
             raise
         self._bind(record, backend, settings)
         self._cleanup_staging()
-
-    def _same_as_latest(self, run: Run, manifest: Manifest) -> bool:
-        try:
-            latest = run._backend.resolve(run.entity, run.project, self._name, "latest")
-        except ArtifactNotFoundError:
-            return False
-        return latest.digest == manifest.digest()
 
     def _log(
         self,

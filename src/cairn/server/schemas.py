@@ -54,6 +54,12 @@ class CommitIn(_In):
     tags: list[str] = Field(default_factory=list)
 
 
+class CommitUnchangedIn(_In):
+    digest: str = Field(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")
+    aliases: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
 class UpdateIn(_In):
     description: str | None = None
     metadata: dict[str, Any] | None = None

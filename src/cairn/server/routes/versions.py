@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 from cairn.manifest import Manifest
 from cairn.records import VersionSpec, VersionUpdate
 from cairn.server.auth import Caller
-from cairn.server.schemas import CommitIn, EntriesIn, FilesQueryIn, UpdateIn, VersionSpecIn
+from cairn.server.schemas import (
+    CommitIn,
+    CommitUnchangedIn,
+    EntriesIn,
+    FilesQueryIn,
+    UpdateIn,
+    VersionSpecIn,
+)
 
 router = APIRouter(prefix="/versions", tags=["versions"])
 
@@ -34,6 +41,17 @@ def commit_version(version_id: str, body: CommitIn, svc: Caller) -> dict[str, An
     manifest = Manifest.from_json(body.manifest) if body.manifest is not None else None
     record = svc.commit_version(version_id, manifest, aliases=body.aliases, tags=body.tags)
     return record.to_wire()
+
+
+@router.post("/{version_id}/commit-unchanged")
+def commit_if_unchanged(version_id: str, body: CommitUnchangedIn, svc: Caller) -> dict[str, Any]:
+    """Answer a PENDING version with the latest if that has this manifest digest.
+
+    ``{"version": …}`` (that version, deduplicated; the pending one is gone), or
+    ``{"version": null}`` with nothing changed: then commit the manifest as usual.
+    """
+    record = svc.commit_if_unchanged(version_id, body.digest, aliases=body.aliases, tags=body.tags)
+    return {"version": record.to_wire() if record is not None else None}
 
 
 @router.post("/{version_id}/abort")

@@ -26,6 +26,8 @@ def server_info(state: State) -> dict[str, Any]:
         "max_digests": c.max_digests,
         # None: send and fetch every blob on its own (a server started with no small blobs).
         "packs": state.service.packs.to_wire() if c.pack_threshold else None,
+        # POST /versions/{id}/commit-unchanged: a re-log of the latest content sends a digest.
+        "commit_unchanged": True,
     }
 
 
