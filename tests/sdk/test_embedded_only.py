@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import os
 import subprocess
@@ -114,3 +115,42 @@ def test_second_process_sees_new_versions(cairn_env: CairnEnv, project: str) -> 
     assert out.stdout.strip().splitlines()[-1] == "v1"
     # this process, with its backend already open, sees the other's commit
     assert wandb.Api().artifact(f"{project}/c:latest").version == "v1"
+
+
+def _files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_small_files_are_stored_in_packs(cairn_env: CairnEnv) -> None:
+    """Many small files cost the store a few pack files, not one file each, and read back."""
+    files = {f"d/{i:03}.txt": f"small file {i}".encode() for i in range(200)}
+    for path, data in files.items():
+        write(cairn_env.work / "src" / path, data)
+    big = os.urandom((1 << 20) + 1)  # at the threshold and above: one object of its own
+    write(cairn_env.work / "src" / "big.bin", big)
+    art = wandb.Artifact("packed", type="dataset")
+    art.add_dir(str(cairn_env.work / "src"))
+    log("p", art)
+    blobs = cairn_env.data_dir / "blobs"
+    assert len(_files_under(blobs / "packs")) == 1
+    objects = {p.parent.name + p.name for p in _files_under(blobs / "objects")}
+    assert hashlib.md5(big).hexdigest() in objects
+    assert not any(hashlib.md5(d).hexdigest() in objects for d in files.values())
+    got = wandb.Api().artifact("p/packed:v0")
+    root = Path(got.download(root=str(cairn_env.work / "out")))
+    assert {p: (root / p).read_bytes() for p in files} == files
+    assert (root / "big.bin").read_bytes() == big
+    got.verify(root=str(root))
+
+
+def test_a_small_file_changed_after_add_stores_nothing_of_its_pack(cairn_env: CairnEnv) -> None:
+    """Same size, other bytes: the pack is refused whole, naming the file."""
+    paths = [write(cairn_env.work / "src" / f"{i}.txt", f"row {i:02}".encode()) for i in range(20)]
+    art = wandb.Artifact("bad", type="dataset")
+    art.add_dir(str(cairn_env.work / "src"), policy="immutable")
+    paths[7].write_bytes(b"ROW 07")
+    with pytest.raises(Exception, match=r"/7\.txt") as info, wandb.init(project="p") as run:
+        run.log_artifact(art).wait()
+    assert "changed after" in str(info.value)
+    assert _files_under(cairn_env.data_dir / "blobs" / "packs") == []
+    assert not wandb.Api().artifact_exists("p/bad")

@@ -4,21 +4,25 @@ Layout of ``CAIRN_DIR``::
 
     cairn.db            SQLite (WAL) — entities, projects, collections, versions, runs
     cairn.db.lock       held only while migrating
-    blobs/objects/md5/  the blob store (see cairn.core.blobs)
+    blobs/objects/md5/  the blob store: blobs of 1 MiB and more, one file each (cairn.core.blobs)
+    blobs/packs/        smaller blobs, many to a file (cairn.core.packs)
 """
 
 from __future__ import annotations
 
 import getpass
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.concurrency import map_by_size
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.service import Service
+from cairn.errors import DigestMismatchError
 
 
 def local_user_entity() -> str:
@@ -45,6 +49,11 @@ class LocalBackend(Service):
         return local_user_entity()
 
     def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
+        if self.packs.enabled:
+            small = [b for b in blobs if b.size < self.packs.threshold]
+            self._store_packs(small, progress)
+            blobs = [b for b in blobs if b.size >= self.packs.threshold]
+
         def put(b: BlobUpload) -> tuple[str, int]:
             size = self.blobs.put_file(b.digest, b.path, trusted=b.trusted)
             if progress is not None:
@@ -52,6 +61,22 @@ class LocalBackend(Service):
             return b.digest, size
 
         self.record_blobs(map_by_size(put, blobs, lambda b: b.size, self.workers))
+
+    def _store_packs(self, blobs: Sequence[BlobUpload], progress: Progress | None) -> None:
+        """Small blobs as packs of about the policy's target size, through the same verified
+        path a server's pack streams take (every blob hashed; one bad blob stores nothing)."""
+        policy = self.packs
+        for group in packing.group(
+            blobs, lambda b: b.size, target=policy.target, max_items=policy.max_blobs
+        ):
+            chunks, length = packing.pack_body(group)
+            stream = io.BufferedReader(packing.ChunkReader(iter(chunks)))
+            try:
+                self.store_pack_stream(stream)
+            except DigestMismatchError as exc:
+                raise packing.name_changed_files(exc, group) from None
+            if progress is not None:
+                progress(length)
 
     def fetch_blobs(
         self, blobs: Sequence[BlobDownload], progress: Progress | None = None
