@@ -404,3 +404,46 @@ def print_report(con: Console, doc: dict[str, Any]) -> None:
         st = f"[{colour[c['status']]}]{c['status']}[/]"
         t.add_row(c["target"], c["check"], c["value"], c["goal"], st, c["note"])
     con.print(t)
+
+
+def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from several runs of the suite at one scale (say Cairn's targets, then the
+    slow peers on their own): rows of a later file replace the same target, workload and
+    operation of an earlier one, and the checks are made again over all of them."""
+    scales = {d["meta"]["scale"] for d in docs}
+    if len(scales) != 1:
+        raise SystemExit(f"these files were run at different scales: {sorted(scales)}")
+    (scale,) = scales
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    workloads: dict[str, dict[str, Any]] = {}
+    for d in docs:
+        for r in d["rows"]:
+            rows[(r["target"], r["workload"], r["op"])] = r
+        for w in d["meta"]["workloads"]:
+            workloads.setdefault(w["name"], w)
+    meta = {**docs[-1]["meta"], "merged_from": [d["meta"]["timestamp"] for d in docs]}
+    meta["workloads"] = list(workloads.values())
+    merged = list(rows.values())
+    return {"meta": meta, "rows": merged, "checks": checks(merged, scale)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.report RUN.json [RUN.json …] [--out MERGED.json]``: print the
+    tables and target checks of one run, or of several merged (peers' ratios included)."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.report", description=main.__doc__)
+    p.add_argument("runs", nargs="+", type=Path, help="JSON files written by benchmarks.run")
+    p.add_argument("--out", type=Path, help="write the merged report here")
+    args = p.parse_args(argv)
+    doc = merge([json.loads(f.read_text()) for f in args.runs])
+    if args.out:
+        args.out.write_text(json.dumps(doc, indent=1, default=str))
+    print_report(console(), doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -88,3 +88,24 @@ def test_quick_run_writes_expected_rows(tmp_path: Path) -> None:
     assert all(c["status"] in ("PASS", "MISS", "N/A") for c in doc["checks"])
     assert "cairn-embedded" in proc.stdout  # the table was printed
     assert not (tmp_path / "bench" / "state").exists()  # per-run stores are cleaned up
+
+    # Two runs merge into one report: a peer measured in another run counts in the ratios.
+    peer = {**doc, "rows": [{**log, "target": "dvc", "seconds": log["seconds"] * 4}]}
+    (tmp_path / "peer.json").write_text(json.dumps(peer))
+    merged_out = tmp_path / "merged.json"
+    argv = [str(out), str(tmp_path / "peer.json"), "--out", str(merged_out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.report", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    merged = json.loads(merged_out.read_text())
+    assert len(merged["rows"]) == len(doc["rows"]) + 1
+    vs_dvc = {(c["target"], c["check"]): c for c in merged["checks"]}[
+        ("cairn-embedded", "W1 log ≥3x DVC add+push")
+    ]
+    assert (vs_dvc["status"], vs_dvc["value"]) == ("PASS", "4.0x"), vs_dvc
