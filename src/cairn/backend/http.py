@@ -179,14 +179,16 @@ class HttpBackend:
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         # Loading the CA bundle costs ~0.1 s, a tenth of an unchanged re-log. A plain-HTTP
-        # server never needs it: this client talks only to its base URL and follows no
-        # redirect, so it is given no verifying context.
-        tls = self.base_url.startswith("https:")
+        # server reached without a proxy never needs it: this client talks only to its base
+        # URL and follows no redirect. Anything else (https, any case; a proxy) verifies.
+        plain = httpx.URL(self.base_url).scheme == "http" and not any(
+            os.environ.get(k) for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+        )
         self._api = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
             headers=headers,
             timeout=TIMEOUT,
-            transport=transport or httpx.HTTPTransport(retries=2, limits=limits, verify=tls),
+            transport=transport or httpx.HTTPTransport(retries=2, limits=limits, verify=not plain),
         )
         self._limits = limits
         self._direct_client: httpx.Client | None = None
