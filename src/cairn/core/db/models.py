@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -61,6 +62,8 @@ class Entity(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="user")  # user | team
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # What versions that inherit their TTL live for (None: forever); see cairn.core.ttl.
+    default_ttl_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Project(Base):
@@ -81,6 +84,9 @@ class Collection(Base):
     name: Mapped[str] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(128))
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # sequence: versions of its own; portfolio: links to versions of sequences (cairn.core.links)
+    kind: Mapped[str] = mapped_column(String(16), default="sequence", server_default="sequence")
+    tags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The index the next committed version gets. Bumped with UPDATE ... RETURNING inside the
     # commit transaction, which row-locks the collection on PostgreSQL (SQLite serialises all
     # writers), so concurrent commits never share or skip an index.
@@ -127,6 +133,8 @@ class Version(Base):
         ForeignKey("runs.id", ondelete="SET NULL"), nullable=True
     )
     ttl_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # True: the entity's default TTL applies and ttl_seconds is unused (see cairn.core.ttl).
+    ttl_inherit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -179,6 +187,10 @@ class RunInput(Base):
     )
     use_as: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The portfolio membership the run used the version through, if any.
+    link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("links.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class Pack(Base):
@@ -219,6 +231,53 @@ class Blob(Base):
     # GC's second mark: its bytes may be going. Such a row counts as absent everywhere; only an
     # upload that finds the bytes in the store (checked under the row's lock) brings it back.
     deleting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# -- portfolios and registries (cairn.core.links, cairn.core.registries) -------------------------
+
+
+class Link(Base):
+    """A membership: a version of a sequence, linked into a portfolio as the portfolio's vK."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("portfolio_id", "version_id", name="uq_links_portfolio_version"),
+        UniqueConstraint("portfolio_id", "link_index", name="uq_links_portfolio_index"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column("link_index", Integer)
+    created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LinkAlias(Base):
+    """An alias of a portfolio: it names one membership of that portfolio."""
+
+    __tablename__ = "link_aliases"
+    __table_args__ = (UniqueConstraint("portfolio_id", "alias"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(128))
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"), index=True)
+
+
+class Registry(Base):
+    """A project of an entity that holds portfolios for promotion (W&B's ``wandb-registry-X``).
+
+    Access is the project's: the entity's viewer/member/admin roles (cairn.core.permissions).
+    """
+
+    __tablename__ = "registries"
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # -- accounts (the team server) ------------------------------------------------------------------
