@@ -15,7 +15,8 @@ still write ``except KeyError`` or ``except ValueError``::
     ├── ConflictError (ValueError)
     │   ├── TypeConflictError             a collection keeps one type
     │   ├── EntryConflictError            same path added twice with different content
-    │   └── AliasInUseError               delete() while custom aliases point at a version
+    │   ├── AliasInUseError               delete() while custom aliases point at a version
+    │   └── VersionLinkedError            delete() of a version linked into portfolios
     ├── NotFoundError (LookupError)
     │   ├── ArtifactNotFoundError (ValueError)
     │   ├── CollectionNotFoundError (ValueError)
@@ -125,6 +126,12 @@ class EntryConflictError(ConflictError):
 
 class AliasInUseError(ConflictError):
     code = "alias_in_use"
+
+
+class VersionLinkedError(ConflictError):
+    """The version is a member of portfolios (``details["links"]`` names them)."""
+
+    code = "version_linked"
 
 
 class NotFoundError(CairnError, LookupError):

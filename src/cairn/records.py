@@ -12,6 +12,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# A version's TTL on the wire, W&B's way: seconds, or one of these.
+TTL_INHERIT = -1  # the entity's default TTL applies
+TTL_NEVER = -2  # never expires, whatever the entity's default
+
 PENDING = "PENDING"
 COMMITTED = "COMMITTED"
 DELETED = "DELETED"
@@ -68,15 +72,28 @@ class VersionRecord(_Wire):
     updated_at: datetime
     created_by_run: str | None = None
     commit_hash: str | None = None
-    ttl_seconds: int | None = None
+    ttl_seconds: int | None = None  # in effect: the version's own, or its entity's default
     deduplicated: bool = False
+    ttl_inherit: bool = True  # the entity's default applies (no TTL of its own)
+    # A version seen through a portfolio (entity/project/collection/index above are the
+    # portfolio's): the membership, when it was made, and where the version comes from.
+    link_id: str | None = None
+    linked_at: datetime | None = None
+    source_entity: str | None = None
+    source_project: str | None = None
+    source_collection: str | None = None
+    source_index: int | None = None
 
-    _datetimes = ("created_at", "updated_at")
+    _datetimes = ("created_at", "updated_at", "linked_at")
     _tuples = ("aliases", "tags")
 
     @property
     def version(self) -> str:
         return f"v{self.index}" if self.index is not None else ""
+
+    @property
+    def is_link(self) -> bool:
+        return self.link_id is not None
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,7 @@ class CollectionRecord(_Wire):
     version_count: int = 0
     aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    kind: str = "sequence"  # or "portfolio": its versions are links (cairn.core.links)
 
     _datetimes = ("created_at", "updated_at")
     _tuples = ("aliases", "tags")
@@ -136,6 +154,7 @@ class VersionSpec(_Wire):
     run_id: str | None = None
     distributed_id: str | None = None
     incremental: bool = False
+    ttl_seconds: int = -1  # TTL_INHERIT, TTL_NEVER or a positive number of seconds
 
 
 @dataclass(frozen=True)
@@ -147,6 +166,7 @@ class VersionUpdate(_Wire):
     aliases: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
     clear_description: bool = False
+    ttl_seconds: int | None = None  # None: unchanged; else as VersionSpec.ttl_seconds
 
     _tuples = ("aliases", "tags")
 
@@ -162,3 +182,16 @@ class StorageReport(_Wire):
     packs_deleted: int = 0  # retired or orphaned pack objects removed from the store
     bytes_freed: int = 0  # bytes of objects and packs removed
     bytes_rewritten: int = 0  # bytes copied into new packs
+
+
+@dataclass(frozen=True)
+class RegistryRecord(_Wire):
+    """A registry: an entity's project of portfolios named ``wandb-registry-NAME``."""
+
+    name: str
+    entity: str
+    project: str
+    description: str | None
+    created_at: datetime
+
+    _datetimes = ("created_at",)

@@ -27,6 +27,7 @@ PARAMS = {
     "run_id": "run1",
     "version_id": "v-none",
     "digest": "0" * 32,
+    "link_id": "1",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -53,6 +53,7 @@ from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
 from cairn.manifest.packstream import read_header
 from cairn.records import (
     CollectionRecord,
+    RegistryRecord,
     RunRecord,
     StorageReport,
     TypeRecord,
@@ -317,12 +318,18 @@ class HttpBackend:
         return RunRecord.from_wire(self._json("GET", self._run(entity, project, run_id)))
 
     def use_version(
-        self, entity: str, project: str, run_id: str, version_id: str, use_as: str | None = None
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        version_id: str,
+        use_as: str | None = None,
+        link_id: str | None = None,
     ) -> None:
         self._send(
             "POST",
             f"{self._run(entity, project, run_id)}/inputs",
-            json={"version_id": version_id, "use_as": use_as},
+            json={"version_id": version_id, "use_as": use_as, "link_id": link_id},
         )
 
     def version_producer(self, version_id: str) -> RunRecord | None:
@@ -707,17 +714,75 @@ class HttpBackend:
             "aliases": list(change.aliases) if change.aliases is not None else None,
             "tags": list(change.tags) if change.tags is not None else None,
             "clear_description": change.clear_description,
+            "ttl_seconds": change.ttl_seconds,
         }
         return VersionRecord.from_wire(
             self._json("PATCH", f"/versions/{_seg(version_id)}", json=body)
         )
 
-    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+    def delete_version(
+        self, version_id: str, *, delete_aliases: bool = False, delete_links: bool = False
+    ) -> None:
         self._send(
             "DELETE",
             f"/versions/{_seg(version_id)}",
-            params={"delete_aliases": "true" if delete_aliases else "false"},
+            params={
+                "delete_aliases": "true" if delete_aliases else "false",
+                "delete_links": "true" if delete_links else "false",
+            },
         )
+
+    # -- portfolios, registries, collections, TTL --------------------------------------------
+    def link_version(
+        self, version_id: str, entity: str, project: str, portfolio: str, aliases: Sequence[str]
+    ) -> VersionRecord:
+        body: dict[str, Any] = {"entity": entity, "project": project, "portfolio": portfolio}
+        body["aliases"] = list(aliases)
+        url = f"/versions/{_seg(version_id)}/links"
+        return VersionRecord.from_wire(self._json("POST", url, json=body))
+
+    def unlink_version(self, link_id: str) -> None:
+        self._send("DELETE", f"/links/{_seg(link_id)}")
+
+    def set_link_aliases(self, link_id: str, aliases: Sequence[str]) -> VersionRecord:
+        url = f"/links/{_seg(link_id)}/aliases"
+        return VersionRecord.from_wire(self._json("PUT", url, json={"aliases": list(aliases)}))
+
+    def version_links(self, version_id: str) -> list[VersionRecord]:
+        out = self._json("GET", f"/versions/{_seg(version_id)}/links")
+        return [VersionRecord.from_wire(v) for v in out["versions"]]
+
+    def update_collection(
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        *,
+        description: str | None,
+        tags: Sequence[str] | None,
+    ) -> CollectionRecord:
+        url = f"{self._project(entity, project)}/collections/{_seg(name)}"
+        body = {"description": description, "tags": list(tags) if tags is not None else None}
+        return CollectionRecord.from_wire(self._json("PATCH", url, json=body))
+
+    def delete_collection(self, entity: str, project: str, name: str) -> None:
+        self._send("DELETE", f"{self._project(entity, project)}/collections/{_seg(name)}")
+
+    def list_registries(self, entity: str | None = None) -> list[RegistryRecord]:
+        params = {"entity": entity} if entity is not None else None
+        out = self._json("GET", "/registries", params=params)
+        return [RegistryRecord.from_wire(r) for r in out["registries"]]
+
+    def expire_versions(self, *, dry_run: bool = False) -> list[VersionRecord]:
+        out = self._json("POST", "/gc/expire", json={"dry_run": dry_run})
+        return [VersionRecord.from_wire(v) for v in out["versions"]]
+
+    def set_default_ttl(self, entity: str, seconds: int | None) -> None:
+        self._send("PUT", f"/entities/{_seg(entity)}/ttl", json={"seconds": seconds})
+
+    def get_default_ttl(self, entity: str) -> int | None:
+        seconds = self._json("GET", f"/entities/{_seg(entity)}/ttl")["seconds"]
+        return int(seconds) if seconds is not None else None
 
     # -- maintenance -------------------------------------------------------------------------
     def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:

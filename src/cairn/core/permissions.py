@@ -52,3 +52,14 @@ def require_create_project(s: Session, who: Principal, entity: m.Entity) -> None
         raise NotFoundError(f"entity {entity.name!r} not found")
     if ROLE_RANK[role] < ROLE_RANK["member"]:
         raise PermissionDeniedError(f"viewers cannot create projects in {entity.name!r}")
+
+
+def require_entity_admin(who: Principal, entity: m.Entity) -> None:
+    """Entity-wide settings (a default TTL) are an admin's of that entity, or a superuser's."""
+    if who.is_superuser:
+        return
+    role = who.role_in(entity.name)
+    if role is None:
+        raise NotFoundError(f"entity {entity.name!r} not found")
+    if ROLE_RANK[role] < ROLE_RANK["admin"]:
+        raise PermissionDeniedError(f"only an admin of {entity.name!r} may change its settings")

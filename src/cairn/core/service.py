@@ -29,6 +29,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
+from cairn.core import deletion, registries
+from cairn.core import links as _links
+from cairn.core import ttl as _ttl
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
@@ -51,14 +54,15 @@ from cairn.errors import (
     RunNotFoundError,
     TypeConflictError,
     ValidationError,
+    VersionLinkedError,
 )
 from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.records import (
     COMMITTED,
-    DELETED,
     PENDING,
     CollectionRecord,
+    RegistryRecord,
     RunRecord,
     StorageReport,
     TypeRecord,
@@ -242,19 +246,29 @@ class Service(Storage):
         )
 
     def use_version(
-        self, entity: str, project: str, run_id: str, version_id: str, use_as: str | None = None
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        version_id: str,
+        use_as: str | None = None,
+        link_id: str | None = None,
     ) -> None:
-        """Record that a run consumed a version (lineage); idempotent."""
+        """Record that a run consumed a version (lineage), through the portfolio membership
+        ``link_id`` if it was found in a portfolio; idempotent."""
         with self.db.write() as s:
             run = self._run(s, entity, project, run_id, "write")
             ver = self._visible_version(s, version_id)
-            exists = s.scalar(
-                select(func.count())
-                .select_from(m.RunInput)
-                .where(m.RunInput.run_id == run.id, m.RunInput.version_id == ver.id)
+            link_pk = _links.membership_of(s, ver, link_id) if link_id is not None else None
+            edge = s.scalar(
+                select(m.RunInput).where(
+                    m.RunInput.run_id == run.id, m.RunInput.version_id == ver.id
+                )
             )
-            if not exists:
-                s.add(m.RunInput(run_id=run.id, version_id=ver.id, use_as=use_as))
+            if edge is None:
+                s.add(m.RunInput(run_id=run.id, version_id=ver.id, use_as=use_as, link_id=link_pk))
+            elif edge.link_id is None and link_pk is not None:
+                edge.link_id = link_pk
 
     def version_producer(self, version_id: str) -> RunRecord | None:
         with self.db.read() as s:
@@ -327,6 +341,11 @@ class Service(Storage):
                 coll = m.Collection(project_id=proj.id, name=spec.collection, type=spec.type)
                 s.add(coll)
                 s.flush()
+            elif coll.kind == _links.PORTFOLIO:
+                raise ConflictError(
+                    f"{spec.entity}/{spec.project}/{spec.collection} is a portfolio: versions are "
+                    "linked into it, not logged"
+                )
             elif coll.type != spec.type:
                 raise TypeConflictError(
                     f"artifact {spec.collection!r} already exists in {spec.entity}/{spec.project} "
@@ -365,6 +384,7 @@ class Service(Storage):
                 incremental=spec.incremental,
                 distributed_id=spec.distributed_id,
             )
+            _ttl.set_ttl(ver, spec.ttl_seconds)
             s.add(ver)
             s.flush()
             return ver.public_id
@@ -750,7 +770,8 @@ class Service(Storage):
             updated_at=m.as_utc(ver.updated_at),
             created_by_run=run_id,
             commit_hash=ver.manifest_digest[:12] if ver.manifest_digest else None,
-            ttl_seconds=ver.ttl_seconds,
+            ttl_seconds=_ttl.effective_seconds(ver, ent),
+            ttl_inherit=ver.ttl_inherit,
         )
 
     def get_version(self, version_id: str) -> VersionRecord:
@@ -759,6 +780,7 @@ class Service(Storage):
 
     def resolve(self, entity: str, project: str, collection: str, alias: str) -> VersionRecord:
         """Find a version by ``latest``, ``vN`` or a custom alias."""
+        project = registries.canonical_project(project)
         label = f"{entity}/{project}/{collection}:{alias}"
         with self.db.read() as s:
             try:
@@ -771,6 +793,11 @@ class Service(Storage):
                     f"artifact {label} not found: no artifact named {collection!r} in "
                     f"{entity}/{project}"
                 )
+            if coll.kind == _links.PORTFOLIO:
+                link = _links.resolve(s, coll, alias)
+                if link is None:
+                    raise ArtifactNotFoundError(f"artifact {label} not found")
+                return _links.membership_record(self, s, link)
             ver: m.Version | None
             if alias == "latest":
                 ver = self._latest(s, coll.id)
@@ -854,6 +881,7 @@ class Service(Storage):
         tags: Sequence[str] | None = None,
     ) -> tuple[list[VersionRecord], int | None]:
         limit = max(1, min(int(limit), 1000))
+        project = registries.canonical_project(project)
         with self.db.read() as s:
             proj = self._readable_project(s, entity, project)
             coll = self._collection(s, proj, collection)
@@ -861,6 +889,8 @@ class Service(Storage):
                 raise CollectionNotFoundError(
                     f"no artifact named {collection!r} in {entity}/{project}"
                 )
+            if coll.kind == _links.PORTFOLIO:
+                return _links.memberships(self, s, coll, after_index, limit)
             q = select(m.Version).where(
                 m.Version.collection_id == coll.id, m.Version.state == COMMITTED
             )
@@ -876,6 +906,7 @@ class Service(Storage):
             return out, nxt
 
     def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord:
+        project = registries.canonical_project(project)
         with self.db.read() as s:
             try:
                 proj = self._readable_project(s, entity, project)
@@ -884,13 +915,16 @@ class Service(Storage):
                     f"no artifact named {name!r} in {entity}/{project}"
                 ) from None
             coll = self._collection(s, proj, name)
-            if coll is None or self._latest(s, coll.id) is None:
+            rec = self._collection_record(s, coll, entity, project) if coll is not None else None
+            if rec is None or not rec.version_count:
                 raise CollectionNotFoundError(f"no artifact named {name!r} in {entity}/{project}")
-            return self._collection_record(s, coll, entity, project)
+            return rec
 
     def _collection_record(
         self, s: Session, coll: m.Collection, entity: str, project: str
     ) -> CollectionRecord:
+        if coll.kind == _links.PORTFOLIO:
+            return _links.portfolio_record(s, coll, entity, project)
         count = (
             s.scalar(
                 select(func.count())
@@ -913,11 +947,13 @@ class Service(Storage):
             updated_at=m.as_utc(coll.updated_at),
             version_count=count,
             aliases=("latest", *aliases) if count else tuple(aliases),
+            tags=tuple(coll.tags or ()),
         )
 
     def list_collections(
         self, entity: str, project: str, type_name: str | None = None
     ) -> list[CollectionRecord]:
+        project = registries.canonical_project(project)
         with self.db.read() as s:
             proj = self._readable_project(s, entity, project)
             q = select(m.Collection).where(m.Collection.project_id == proj.id)
@@ -946,6 +982,8 @@ class Service(Storage):
         with self.db.write() as s:
             ver = self._visible_version(s, version_id)
             self._check(s, self._project_of(s, ver), "write", "this artifact")
+            if change.ttl_seconds is not None:
+                _ttl.set_ttl(ver, change.ttl_seconds)
             if description is not None or change.clear_description:
                 ver.description = description
             if metadata is not None:
@@ -968,11 +1006,26 @@ class Service(Storage):
             s.flush()
             return self._version_record(s, ver)
 
-    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
-        """Soft-delete a version: it disappears, its index is never reused, GC frees its blobs."""
+    def delete_version(
+        self, version_id: str, *, delete_aliases: bool = False, delete_links: bool = False
+    ) -> None:
+        """Soft-delete a version: it disappears, its index is never reused, GC frees its blobs.
+
+        Raises:
+            AliasInUseError: custom aliases point at it (unless ``delete_aliases``).
+            VersionLinkedError: it is linked into portfolios (unless ``delete_links``, which
+                removes those memberships too).
+        """
         with self.db.write() as s:
             ver = self._visible_version(s, version_id)
             self._check(s, self._project_of(s, ver), "write", "this artifact")
+            linked = _links.link_names(s, ver.id)
+            if linked and not delete_links:
+                raise VersionLinkedError(
+                    f"version is linked into {', '.join(linked)}; unlink it first or pass "
+                    "delete_links=True",
+                    details={"links": linked},
+                )
             custom = s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)).all()
             if custom and not delete_aliases:
                 raise AliasInUseError(
@@ -980,10 +1033,48 @@ class Service(Storage):
                     "delete_aliases=True",
                     details={"aliases": sorted(custom)},
                 )
-            s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id))
-            s.execute(delete(m.VersionFile).where(m.VersionFile.version_id == ver.id))
-            ver.state = DELETED
-            ver.updated_at = m.utcnow()
+            deletion.retire(s, ver)
+
+    # -- portfolios, registries, collections and TTL (rules in cairn.core.links/registries/ttl) --
+    def link_version(
+        self, version_id: str, entity: str, project: str, portfolio: str, aliases: Sequence[str]
+    ) -> VersionRecord:
+        return _links.link_version(self, version_id, entity, project, portfolio, aliases)
+
+    def unlink_version(self, link_id: str) -> None:
+        _links.unlink(self, link_id)
+
+    def set_link_aliases(self, link_id: str, aliases: Sequence[str]) -> VersionRecord:
+        return _links.set_link_aliases(self, link_id, aliases)
+
+    def version_links(self, version_id: str) -> list[VersionRecord]:
+        return _links.links_of(self, version_id)
+
+    def update_collection(
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        *,
+        description: str | None,
+        tags: Sequence[str] | None,
+    ) -> CollectionRecord:
+        return _links.update_collection(self, entity, project, name, description, tags)
+
+    def delete_collection(self, entity: str, project: str, name: str) -> None:
+        _links.delete_collection(self, entity, project, name)
+
+    def list_registries(self, entity: str | None = None) -> list[RegistryRecord]:
+        return registries.list_registries(self, entity)
+
+    def expire_versions(self, *, dry_run: bool = False) -> list[VersionRecord]:
+        return _ttl.expire(self, dry_run=dry_run)
+
+    def set_default_ttl(self, entity: str, seconds: int | None) -> None:
+        _ttl.set_default_ttl(self, entity, seconds)
+
+    def get_default_ttl(self, entity: str) -> int | None:
+        return _ttl.get_default_ttl(self, entity)
 
     # -- garbage collection ----------------------------------------------------------------------
     def reclaim_storage(

@@ -30,6 +30,7 @@ class FinishRunIn(_In):
 class UseIn(_In):
     version_id: str
     use_as: str | None = None
+    link_id: str | None = None  # the portfolio membership it was used through
 
 
 class VersionSpecIn(_In):
@@ -42,6 +43,7 @@ class VersionSpecIn(_In):
     run_id: str | None = None
     distributed_id: str | None = None
     incremental: bool = False
+    ttl_seconds: int = -1  # see cairn.records.TTL_INHERIT
 
 
 class EntriesIn(_In):
@@ -66,6 +68,7 @@ class UpdateIn(_In):
     aliases: list[str] | None = None
     tags: list[str] | None = None
     clear_description: bool = False
+    ttl_seconds: int | None = None
 
 
 class FilesQueryIn(_In):
@@ -113,3 +116,27 @@ class VisibilityIn(_In):
 class ReclaimIn(_In):
     grace_seconds: float = Field(default=86_400.0, ge=0)
     repack_below: float = Field(default=0.5, ge=0, le=1)
+
+
+class LinkIn(_In):
+    entity: str
+    project: str
+    portfolio: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class AliasesIn(_In):
+    aliases: list[str]
+
+
+class CollectionUpdateIn(_In):
+    description: str | None = None
+    tags: list[str] | None = None
+
+
+class DefaultTTLIn(_In):
+    seconds: int | None  # None: versions that inherit never expire
+
+
+class ExpireIn(_In):
+    dry_run: bool = False

@@ -8,9 +8,12 @@ from cairn.server.routes import (
     blobs,
     collections,
     health,
+    links,
     presigned,
     projects,
+    registries,
     runs,
+    ttl,
     versions,
     viewer,
 )
@@ -20,7 +23,8 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
-    for module in (viewer, projects, runs, collections, versions, presigned, blobs):
+    modules = (viewer, projects, runs, collections, versions, presigned, blobs)
+    for module in (*modules, links, registries, ttl):
         api.include_router(module.router)
     return api
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from cairn.server.auth import Caller
+from cairn.server.schemas import CollectionUpdateIn
 
 router = APIRouter(prefix="/projects/{entity}/{project}", tags=["collections"])
 
@@ -39,6 +40,24 @@ def list_types(entity: str, project: str, svc: Caller) -> dict[str, Any]:
 @router.get("/collections/{collection}")
 def get_collection(entity: str, project: str, collection: str, svc: Caller) -> dict[str, Any]:
     return svc.get_collection(entity, project, collection).to_wire()
+
+
+@router.patch("/collections/{collection}")
+def update_collection(
+    entity: str, project: str, collection: str, body: CollectionUpdateIn, svc: Caller
+) -> dict[str, Any]:
+    """Set the collection's description and tags (null leaves one as it is)."""
+    record = svc.update_collection(
+        entity, project, collection, description=body.description, tags=body.tags
+    )
+    return record.to_wire()
+
+
+@router.delete("/collections/{collection}")
+def delete_collection(entity: str, project: str, collection: str, svc: Caller) -> dict[str, Any]:
+    """Delete the collection (a portfolio: its memberships; a sequence: its versions)."""
+    svc.delete_collection(entity, project, collection)
+    return {"ok": True}
 
 
 @router.get("/collections/{collection}/versions")

@@ -42,7 +42,7 @@ def finish_run(
 @router.post("/{run_id}/inputs")
 def use_version(entity: str, project: str, run_id: str, body: UseIn, svc: Caller) -> dict[str, Any]:
     """Record that the run consumed a version."""
-    svc.use_version(entity, project, run_id, body.version_id, body.use_as)
+    svc.use_version(entity, project, run_id, body.version_id, body.use_as, body.link_id)
     return {"ok": True}
 
 

@@ -73,13 +73,16 @@ def update_version(version_id: str, body: UpdateIn, svc: Caller) -> dict[str, An
         aliases=tuple(body.aliases) if body.aliases is not None else None,
         tags=tuple(body.tags) if body.tags is not None else None,
         clear_description=body.clear_description,
+        ttl_seconds=body.ttl_seconds,
     )
     return svc.update_version(version_id, change).to_wire()
 
 
 @router.delete("/{version_id}")
-def delete_version(version_id: str, svc: Caller, delete_aliases: bool = False) -> dict[str, Any]:
-    svc.delete_version(version_id, delete_aliases=delete_aliases)
+def delete_version(
+    version_id: str, svc: Caller, delete_aliases: bool = False, delete_links: bool = False
+) -> dict[str, Any]:
+    svc.delete_version(version_id, delete_aliases=delete_aliases, delete_links=delete_links)
     return {"ok": True}
 
 

@@ -53,7 +53,10 @@ def upgrade() -> None:
         sa.Column("alias", sa.String(length=128), nullable=False),
         sa.Column("link_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["link_id"], ["links.id"], name=op.f("fk_link_aliases_link_id_links"), ondelete="CASCADE"
+            ["link_id"],
+            ["links.id"],
+            name=op.f("fk_link_aliases_link_id_links"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["portfolio_id"],
