@@ -23,6 +23,7 @@ from cairn.media import (
 )
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.artifact_ttl import ArtifactTTL
 from cairn.sdk.entry import ArtifactManifestEntry
 from cairn.sdk.run import Run, finish, init, log_artifact, use_artifact
 from cairn.version import __version__
@@ -33,6 +34,7 @@ __all__ = [
     "ArtifactFinalizedError",
     "ArtifactManifestEntry",
     "ArtifactNotLoggedError",
+    "ArtifactTTL",
     "Audio",
     "Classes",
     "Html",

@@ -202,27 +202,6 @@ def test_reference_max_objects_exceeded(project_dir: Path) -> None:
     assert entry_paths(art) == {"cat.png", "dog.png"}
 
 
-@pytest.mark.parametrize("call", ["link", "unlink"])
-def test_links_not_implemented(cairn_env: CairnEnv, project: str, call: str) -> None:
-    write(cairn_env.work / "a.txt", b"a")
-    art = wandb.Artifact("t", type="dataset")
-    art.add_file(str(cairn_env.work / "a.txt"))
-    logged = log(project, art)
-    with pytest.raises(NotImplementedError):
-        if call == "link":
-            logged.link(f"{project}/portfolio")
-        else:
-            logged.unlink()
-
-
-def test_ttl_not_enforced_yet(cairn_env: CairnEnv) -> None:
-    from datetime import timedelta
-
-    art = wandb.Artifact("t", type="dataset")
-    with pytest.raises(NotImplementedError):
-        art.ttl = timedelta(days=1)
-
-
 def test_symlinked_file_followed_by_add_dir(project_dir: Path) -> None:
     if not hasattr(os, "symlink"):
         pytest.skip("no symlinks")

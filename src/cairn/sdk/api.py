@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cairn import naming
 from cairn.backend.base import Backend
@@ -16,6 +16,9 @@ from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.fields import record_field
 from cairn.sdk.run import Run
+
+if TYPE_CHECKING:
+    from cairn.sdk.registries import Registry
 
 
 def resolve_path(
@@ -30,12 +33,15 @@ def resolve_path(
 
 
 class ArtifactCollection:
-    """A named sequence of versions (``bike-dataset``) in a project."""
+    """A named collection in a project: a sequence of logged versions (``bike-dataset``), or a
+    portfolio of versions linked from sequences."""
 
     def __init__(self, record: CollectionRecord, backend: Backend, settings: Settings) -> None:
         self._record = record
         self._backend = backend
         self._settings = settings
+        self._description = record.description
+        self._tags = list(record.tags)
 
     @classmethod
     def _load(
@@ -48,15 +54,56 @@ class ArtifactCollection:
     entity: record_field[str] = record_field()
     project: record_field[str] = record_field()
     id: record_field[str] = record_field()
-    description: record_field[str | None] = record_field()
     created_at: record_field[datetime] = record_field()
+    updated_at: record_field[datetime] = record_field()
 
     @property
     def aliases(self) -> list[str]:
         return list(self._record.aliases)
 
+    @property
+    def description(self) -> str | None:
+        """Free markdown; assign, then ``save()``."""
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = naming.check_description(value)
+
+    @property
+    def tags(self) -> list[str]:
+        """The collection's tags; assign a list, then ``save()``."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: list[str]) -> None:
+        self._tags = naming.clean_tags(value)
+
     def is_sequence(self) -> bool:
-        return True
+        """True for a collection of logged versions, False for a portfolio of links."""
+        return self._record.kind == "sequence"
+
+    def save(self) -> None:
+        """Store the description and tags.
+
+        Raises CollectionNotFoundError (gone, or not readable), PermissionDeniedError.
+        """
+        self._record = self._backend.update_collection(
+            self.entity,
+            self.project,
+            self.name,
+            description=self._description or "",
+            tags=naming.clean_tags(self._tags),
+        )
+
+    def delete(self) -> None:
+        """Delete the collection: a portfolio loses its links (sources stay); a sequence loses
+        its versions.
+
+        Raises VersionLinkedError while versions of a sequence are linked into portfolios,
+        PermissionDeniedError, CollectionNotFoundError.
+        """
+        self._backend.delete_collection(self.entity, self.project, self.name)
 
     def artifacts(self, per_page: int = 50) -> Iterator[Artifact]:
         """Every version, oldest first, fetched ``per_page`` at a time."""
@@ -204,6 +251,36 @@ class Api:
     def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> list[Artifact]:
         """Deprecated spelling of :meth:`artifacts`."""
         return self.artifacts(type_name, name, per_page=per_page)
+
+    def registries(
+        self, organization: str | None = None, filter: dict[str, Any] | None = None
+    ) -> list[Registry]:
+        """The registries the caller may see (of one entity/organisation, or all).
+
+        ``filter`` takes ``{"name": NAME}`` (W&B's filters on other fields are not supported).
+        """
+        from cairn.sdk.registries import Registry
+
+        records = self._backend.list_registries(organization)
+        wanted = (filter or {}).get("name")
+        return [
+            Registry(r, self._backend, self.settings)
+            for r in records
+            if wanted is None or r.name == wanted
+        ]
+
+    def registry(self, name: str, organization: str | None = None) -> Registry:
+        """One registry by name (without the ``wandb-registry-`` prefix).
+
+        Raises CollectionNotFoundError when the caller sees no registry of that name.
+        """
+        found = self.registries(organization, filter={"name": name})
+        if organization is None:
+            own = [r for r in found if r.entity == self.default_entity]
+            found = own or found
+        if not found:
+            raise CollectionNotFoundError(f"no registry named {name!r}")
+        return found[0]
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         entity, proj = self._split(project)

@@ -35,15 +35,24 @@ from cairn.errors import (
     EntryConflictError,
     EntryNotFoundError,
     LocalPathError,
-    NotImplementedFeatureError,
     PathNotInArtifactError,
     ValidationError,
 )
 from cairn.manifest import Manifest, ManifestEntry, b64_to_hex, normalize_entry_path
 from cairn.manifest.digest import copy_hashing, hex_to_b64
-from cairn.records import COMMITTED, DELETED, PENDING, VersionRecord, VersionSpec, VersionUpdate
+from cairn.records import (
+    COMMITTED,
+    DELETED,
+    PENDING,
+    TTL_INHERIT,
+    TTL_NEVER,
+    VersionRecord,
+    VersionSpec,
+    VersionUpdate,
+)
 from cairn.references import handler_for
-from cairn.sdk import context, transfer
+from cairn.sdk import context, linking, transfer
+from cairn.sdk.artifact_ttl import ArtifactTTL
 from cairn.sdk.entry import ArtifactManifestEntry
 
 if TYPE_CHECKING:
@@ -88,7 +97,10 @@ class Artifact:
         self._final = False
         self._aliases: list[str] = []
         self._tags: list[str] = []
-        self._ttl: timedelta | None = None
+        # W&B's TTL state: inherit the entity's default, or this many seconds (None: never).
+        self._ttl_inherit = True
+        self._ttl_seconds: int | None = None
+        self._ttl_changed = False
         self._record: VersionRecord | None = None
         self._backend: Backend | None = None
         self._settings: Settings | None = None
@@ -115,6 +127,8 @@ class Artifact:
         self._metadata = dict(record.metadata)
         self._aliases = list(record.aliases)
         self._tags = list(record.tags)
+        self._ttl_inherit, self._ttl_seconds = record.ttl_inherit, record.ttl_seconds
+        self._ttl_changed = False
         self._final = True
         self._manifest = None  # loaded from the store when first needed
         self._dirs = Counter()
@@ -176,7 +190,8 @@ class Artifact:
 
     @property
     def source_version(self) -> str:
-        return self.version
+        r = self._ensure_logged("source_version")
+        return f"v{r.source_index}" if r.is_link else r.version
 
     @property
     def entity(self) -> str:
@@ -188,16 +203,28 @@ class Artifact:
 
     @property
     def source_entity(self) -> str:
-        return self.entity
+        r = self._ensure_logged("source_entity")
+        return r.source_entity or r.entity
 
     @property
     def source_project(self) -> str:
-        return self.project
+        r = self._ensure_logged("source_project")
+        return r.source_project or r.project
 
     @property
     def source_name(self) -> str:
-        self._ensure_logged("source_name")
-        return self.name
+        r = self._ensure_logged("source_name")
+        return f"{r.source_collection}:v{r.source_index}" if r.is_link else self.name
+
+    @property
+    def is_link(self) -> bool:
+        """True for a version seen through a portfolio (a membership), False otherwise."""
+        return self._record is not None and self._record.is_link
+
+    @property
+    def linked_at(self) -> datetime | None:
+        """When this membership was made (None unless ``is_link``)."""
+        return self._ensure_logged("linked_at").linked_at
 
     @property
     def qualified_name(self) -> str:
@@ -206,6 +233,9 @@ class Artifact:
 
     @property
     def source_qualified_name(self) -> str:
+        r = self._ensure_logged("source_qualified_name")
+        if r.is_link:
+            return f"{r.source_entity}/{r.source_project}/{r.source_collection}"
         return self.qualified_name
 
     @property
@@ -220,7 +250,16 @@ class Artifact:
 
     @property
     def source_collection(self) -> ArtifactCollection:
-        return self.collection
+        r = self._ensure_logged("source_collection")
+        if not r.is_link:
+            return self.collection
+        from cairn.sdk.api import ArtifactCollection
+
+        assert self._backend is not None and self._settings is not None
+        assert r.source_entity and r.source_project and r.source_collection
+        return ArtifactCollection._load(
+            self._backend, self._settings, r.source_entity, r.source_project, r.source_collection
+        )
 
     @property
     def commit_hash(self) -> str | None:
@@ -289,15 +328,48 @@ class Artifact:
 
     @property
     def ttl(self) -> timedelta | None:
-        return self._ttl
+        """How long after its creation the version is deleted (None: never).
+
+        Raises ArtifactNotLoggedError while it inherits the entity's default and is a draft
+        (or was set to inherit and not saved yet): only the store knows that default.
+        """
+        if self._ttl_inherit and (self._record is None or self._ttl_changed):
+            raise ArtifactNotLoggedError("ttl")
+        return timedelta(seconds=self._ttl_seconds) if self._ttl_seconds is not None else None
 
     @ttl.setter
-    def ttl(self, value: timedelta | None) -> None:
-        if value is not None:
-            raise NotImplementedFeatureError(
-                "artifact TTL is not enforced yet; only ttl=None (never expire) is accepted"
+    def ttl(self, value: timedelta | ArtifactTTL | None) -> None:
+        """A positive ``timedelta``, ``None`` (never expire, whatever the entity's default) or
+        ``ArtifactTTL.INHERIT``; on a logged version, ``save()`` stores it.
+
+        Raises ValidationError (a ValueError) for a non-positive duration, another type, or a
+        linked artifact (set the TTL of its source instead).
+        """
+        if self.is_link:
+            raise ValidationError(
+                "cannot set the TTL of a linked artifact: set it on its source artifact"
             )
-        self._ttl = None
+        if value is ArtifactTTL.INHERIT:
+            self._ttl_inherit, self._ttl_seconds = True, None
+        elif value is None:
+            self._ttl_inherit, self._ttl_seconds = False, None
+        elif isinstance(value, timedelta):
+            seconds = int(value.total_seconds())
+            if seconds <= 0:
+                raise ValidationError(
+                    f"artifact TTL has to be positive, got {value.total_seconds()} seconds"
+                )
+            self._ttl_inherit, self._ttl_seconds = False, seconds
+        else:
+            raise ValidationError(
+                f"ttl must be a timedelta, None or ArtifactTTL.INHERIT, got {value!r}"
+            )
+        self._ttl_changed = True
+
+    def _ttl_wire(self) -> int:
+        if self._ttl_inherit:
+            return TTL_INHERIT
+        return self._ttl_seconds if self._ttl_seconds is not None else TTL_NEVER
 
     @property
     def manifest(self) -> Manifest:
@@ -665,6 +737,7 @@ class Artifact:
                 run_id=run.id,
                 distributed_id=distributed_id,
                 incremental=self._incremental,
+                ttl_seconds=self._ttl_wire(),
             )
         )
         self._final = True
@@ -803,26 +876,41 @@ class Artifact:
                 auto.log_artifact(self)
             return
         assert self._backend is not None
+        aliases = tuple(naming.clean_aliases(self._aliases))
+        # A linked artifact's aliases are its portfolio's; the rest belongs to the source.
         record = self._backend.update_version(
             self._record.id,
             VersionUpdate(
                 description=self._description,
                 clear_description=self._description is None,
                 metadata=naming.clean_metadata(self._metadata),
-                aliases=tuple(naming.clean_aliases(self._aliases)),
+                aliases=None if self.is_link else aliases,
                 tags=tuple(naming.clean_tags(self._tags)),
+                ttl_seconds=self._ttl_wire() if self._ttl_changed else None,
             ),
         )
+        if self._record.link_id is not None:
+            record = self._backend.set_link_aliases(self._record.link_id, aliases)
         assert self._settings is not None
         manifest = self._manifest
         self._bind(record, self._backend, self._settings)
         self._manifest = manifest
 
-    def delete(self, delete_aliases: bool = False) -> None:
-        """Delete this version; refused while custom aliases point at it."""
+    def delete(self, delete_aliases: bool = False, *, delete_links: bool = False) -> None:
+        """Delete this version; on a linked artifact, only the link (the source stays).
+
+        Raises AliasInUseError while custom aliases point at it (unless ``delete_aliases``),
+        and VersionLinkedError, naming the portfolios, while it is linked (unless
+        ``delete_links``, which removes those memberships too).
+        """
         record = self._ensure_logged("delete")
         assert self._backend is not None
-        self._backend.delete_version(record.id, delete_aliases=delete_aliases)
+        if record.link_id is not None:
+            self._backend.unlink_version(record.link_id)
+        else:
+            self._backend.delete_version(
+                record.id, delete_aliases=delete_aliases, delete_links=delete_links
+            )
         from dataclasses import replace
 
         self._record = replace(record, state=DELETED, aliases=())
@@ -837,13 +925,77 @@ class Artifact:
         draft._add_entries(list(self._loaded_manifest()), overwrite=False)
         return draft
 
-    def link(self, target_path: str, aliases: list[str] | None = None) -> None:
-        self._ensure_logged("link")
-        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+    def link(self, target_path: str, aliases: Sequence[str] | None = None) -> Artifact:
+        """Link this version into a portfolio or registry and return it as linked there.
+
+        ``target_path``: ``portfolio``, ``project/portfolio``, ``entity/project/portfolio``,
+        ``[entity/]model-registry/name`` or ``[entity/]wandb-registry-NAME/collection``; a
+        missing entity or project is this version's. Linking a linked artifact links its
+        source. A version already in the portfolio keeps its one membership; ``aliases``
+        (the portfolio's) are applied either way.
+
+        Raises ArtifactNotLoggedError (a draft), ValidationError (a bad path or alias),
+        ConflictError (the target is a sequence), TypeConflictError (the portfolio holds
+        another type), PermissionDeniedError (no write access to the target).
+        """
+        record = self._ensure_logged("link")
+        assert self._backend is not None and self._settings is not None
+        target = linking.parse_target(target_path, self.source_entity, self.source_project)
+        linked = self._backend.link_version(
+            record.id,
+            target.entity,
+            target.project,
+            target.portfolio,
+            naming.clean_aliases(aliases),
+        )
+        return Artifact._from_record(linked, self._backend, self._settings)
 
     def unlink(self) -> None:
-        self._ensure_logged("unlink")
-        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+        """Remove this membership from its portfolio (the source version stays).
+
+        Raises ArtifactNotLoggedError (a draft) and ValidationError, a ValueError, when this
+        artifact is not linked (use ``delete()`` for a logged version).
+        """
+        record = self._ensure_logged("unlink")
+        if record.link_id is None:
+            raise ValidationError(
+                f"artifact {self.qualified_name!r} is not a linked artifact and cannot be "
+                "unlinked; to delete it, use delete()"
+            )
+        assert self._backend is not None
+        self._backend.unlink_version(record.link_id)
+        from dataclasses import replace
+
+        self._record = replace(record, state=DELETED, aliases=())
+        self._aliases = []
+
+    @property
+    def linked_artifacts(self) -> list[Artifact]:
+        """This version as each portfolio it is linked into holds it (empty for a link)."""
+        record = self._ensure_logged("linked_artifacts")
+        if record.is_link:
+            return []
+        assert self._backend is not None and self._settings is not None
+        return [
+            Artifact._from_record(r, self._backend, self._settings)
+            for r in self._backend.version_links(record.id)
+        ]
+
+    @property
+    def source_artifact(self) -> Artifact:
+        """The logged version a linked artifact stands for (itself when not a link)."""
+        record = self._ensure_logged("source_artifact")
+        if not record.is_link:
+            return self
+        assert self._backend is not None and self._settings is not None
+        assert record.source_entity and record.source_project and record.source_collection
+        source = self._backend.resolve(
+            record.source_entity,
+            record.source_project,
+            record.source_collection,
+            f"v{record.source_index}",
+        )
+        return Artifact._from_record(source, self._backend, self._settings)
 
     def logged_by(self) -> Run | None:
         record = self._ensure_logged("logged_by")

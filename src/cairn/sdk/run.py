@@ -22,7 +22,7 @@ from typing import Any
 from cairn import naming
 from cairn.backend.base import Backend
 from cairn.config import Settings
-from cairn.errors import ArtifactLogError, NotImplementedFeatureError, ValidationError
+from cairn.errors import ArtifactLogError, ValidationError
 from cairn.records import RunRecord
 from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
@@ -149,8 +149,10 @@ class Run:
             )
         if use_as is not None:
             art._use_as = use_as
-        assert art.id is not None
-        self._backend.use_version(self.entity, self.project, self.id, art.id, use_as)
+        assert art.id is not None and art._record is not None
+        # Through a portfolio, the edge names the membership too (lineage: "used via").
+        link_id = art._record.link_id
+        self._backend.use_version(self.entity, self.project, self.id, art.id, use_as, link_id)
         return art
 
     def _distributed_id(self, distributed_id: str | None, operation: str) -> str:
@@ -198,8 +200,12 @@ class Run:
 
     def link_artifact(
         self, artifact: Artifact, target_path: str, aliases: list[str] | None = None
-    ) -> None:
-        raise NotImplementedFeatureError("linking artifacts to portfolios is not supported yet")
+    ) -> Artifact:
+        """Link a logged artifact into a portfolio or registry (see ``Artifact.link``)."""
+        self._ensure_active("link_artifact")
+        if artifact.is_draft():
+            artifact._log(self, None, None)
+        return artifact.link(target_path, aliases)
 
     def logged_artifacts(self) -> list[Artifact]:
         return [
