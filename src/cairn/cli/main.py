@@ -113,12 +113,20 @@ def gc(
     repack_below: Annotated[
         float, typer.Option(help="Rewrite packs whose live fraction is under this (0 to 1).")
     ] = 0.5,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Only list the versions whose TTL has passed; change nothing."
+        ),
+    ] = False,
 ) -> None:
-    """Clean up: drop abandoned logs, then free the space of blobs no version uses.
+    """Clean up: delete versions whose TTL has passed, drop abandoned logs, then free the
+    space of blobs no version uses.
 
     Blobs go in two runs at least --grace apart: the first finds them unused, a later one
-    deletes them if they still are. Run it daily (cron). Freeing blobs needs the embedded
-    store or a server admin; others only drop their own abandoned logs.
+    deletes them if they still are. Run it daily (cron). Expiring versions and freeing blobs
+    need the embedded store or a server admin; others only drop their own abandoned logs.
+    A version linked into a portfolio or registry does not expire while it is linked.
     """
     from datetime import timedelta
 
@@ -130,6 +138,17 @@ def gc(
         raise typer.BadParameter("--repack-below is a fraction from 0 to 1")
     try:
         backend = context.backend_for(context.settings())
+        try:
+            expired = backend.expire_versions(dry_run=dry_run)
+        except PermissionDeniedError:
+            typer.echo("versions not expired: that needs a server admin")
+            expired = []
+        verb = "would expire" if dry_run else "expired"
+        typer.echo(f"{verb} {len(expired)} version(s) whose TTL has passed")
+        for v in expired:
+            typer.echo(f"  {v.entity}/{v.project}/{v.collection}:{v.version}")
+        if dry_run:
+            return
         dropped = backend.collect_garbage(pending_older_than=timedelta(hours=pending_older_than))
         typer.echo(f"dropped {dropped} abandoned pending version(s)")
         try:

@@ -331,6 +331,37 @@ def team_add_member(
     typer.echo(f"{user!r} is {role} of {team!r}")
 
 
+@team_app.command("default-ttl")
+def team_default_ttl(
+    entity: Annotated[str, typer.Argument(help="A team or user entity.")],
+    days: Annotated[
+        float | None, typer.Option(help="Versions that inherit their TTL live this many days.")
+    ] = None,
+    never: Annotated[
+        bool, typer.Option("--never", help="Versions that inherit their TTL never expire.")
+    ] = False,
+) -> None:
+    """Show or set an entity's default TTL, through the configured store or server (an
+    admin of the entity). Versions logged with their own TTL, or with ttl=None, keep theirs."""
+    from cairn.sdk import context
+
+    if days is not None and never:
+        raise typer.BadParameter("give --days or --never, not both")
+    if days is not None and days <= 0:
+        raise typer.BadParameter("--days must be positive")
+    try:
+        backend = context.backend_for(context.settings())
+        if days is not None or never:
+            backend.set_default_ttl(entity, round(days * 86_400) if days is not None else None)
+        seconds = backend.get_default_ttl(entity)
+    except CairnError as exc:
+        raise _fail(str(exc)) from None
+    shown = (
+        "never expire" if seconds is None else f"expire {seconds / 86_400:g} day(s) after logging"
+    )
+    typer.echo(f"versions of {entity!r} that inherit their TTL {shown}")
+
+
 @key_app.command("create")
 def key_create(
     user: Annotated[str, typer.Argument(help="User name.")],

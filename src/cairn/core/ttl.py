@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cairn.core import deletion
 from cairn.core.db import models as m
+from cairn.core.db.locks import try_hold_maintenance
 from cairn.errors import PermissionDeniedError, ValidationError
 from cairn.records import COMMITTED, TTL_INHERIT, TTL_NEVER, VersionRecord
 
@@ -125,7 +126,7 @@ def expire(
 
     With ``dry_run`` nothing changes: the answer is what would go. Only a superuser (the
     embedded store's user, a server admin, the server's maintenance task) may run it: it
-    looks at every project.
+    looks at every project. While another replica is expiring versions, this answers ``[]``.
 
     Raises:
         PermissionDeniedError: the caller is not a superuser.
@@ -134,6 +135,8 @@ def expire(
         raise PermissionDeniedError("expiring versions touches every project: only an admin may")
     now = now or m.utcnow()
     with svc.db.write() as s:
+        if not dry_run and not try_hold_maintenance(s):
+            return []
         gone = _expired(s, now)
         records = [svc._version_record(s, v) for v in gone]
         if not dry_run:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +14,7 @@ from cairn.core.blobs import open_store
 from cairn.core.db.engine import Database
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
-from cairn.server import errors
+from cairn.server import errors, maintenance
 from cairn.server.config import ServerConfig
 from cairn.server.limits import BodyLimit
 from cairn.server.routes import api_router, health
@@ -68,7 +70,13 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        interval = config.maintenance_interval
+        task = asyncio.create_task(maintenance.run_forever(state, interval)) if interval else None
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         state.db.dispose()
 
     app = FastAPI(

@@ -33,3 +33,5 @@ class ServerConfig:
     pack_threshold: int = 1 * MiB
     pack_target: int = 32 * MiB  # what a client puts in one pack upload
     max_pack_bytes: int = 256 * MiB  # one pack upload at most
+    # Seconds between runs of the background maintenance (TTL expiry); 0: never run it.
+    maintenance_interval: float = 3600.0

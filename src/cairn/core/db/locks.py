@@ -26,3 +26,18 @@ def hold_blob_use(s: Session, *, exclusive: bool = False) -> None:
         return
     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     s.execute(text(f"SELECT {fn}(:key)"), {"key": BLOB_USE_LOCK})
+
+
+MAINTENANCE_LOCK = 0x636169726E02  # "cairn", 2: one replica at a time runs maintenance
+
+
+def try_hold_maintenance(s: Session) -> bool:
+    """Take the maintenance lock until the end of ``s`` if no other replica holds it.
+
+    False: another replica is running the same maintenance now, so this one skips it. SQLite
+    has one writer at a time already (and a single server), so there it is always True.
+    """
+    if s.get_bind().dialect.name != "postgresql":
+        return True
+    got = s.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": MAINTENANCE_LOCK})
+    return bool(got)
