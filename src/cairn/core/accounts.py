@@ -315,6 +315,20 @@ class Accounts:
                     .distinct()
                 )
                 out.update(b for b in s.scalars(files) if b is not None)
+                # A version linked into a readable portfolio is readable (cairn.core.links).
+                linked = (
+                    select(m.VersionFile.blob)
+                    .join(m.Version, m.Version.id == m.VersionFile.version_id)
+                    .join(m.Link, m.Link.version_id == m.Version.id)
+                    .join(m.Collection, m.Collection.id == m.Link.portfolio_id)
+                    .join(m.Project, m.Project.id == m.Collection.project_id)
+                    .join(m.Entity, m.Entity.id == m.Project.entity_id)
+                    .where(
+                        among(s, m.VersionFile.blob, chunk), m.Version.state == COMMITTED, readable
+                    )
+                    .distinct()
+                )
+                out.update(b for b in s.scalars(linked) if b is not None)
         return out
 
     def set_visibility(self, who: Principal, entity: str, project: str, visibility: str) -> None:

@@ -398,3 +398,15 @@ def delete_collection(svc: Service, entity: str, project: str, name: str) -> Non
                     details={"links": linked},
                 )
         s.delete(coll)
+
+
+def readable_through_portfolio(svc: Service, s: Session, ver: m.Version) -> bool:
+    """Whether the caller may read a version because a portfolio they may read links it
+    (registry readers read what is promoted there, wherever it was logged)."""
+    projects = s.scalars(
+        select(m.Project)
+        .join(m.Collection, m.Collection.project_id == m.Project.id)
+        .join(m.Link, m.Link.portfolio_id == m.Collection.id)
+        .where(m.Link.version_id == ver.id)
+    ).all()
+    return any(svc._may(s, p, "read") for p in projects)

@@ -725,7 +725,10 @@ class Service(Storage):
         if (
             ver is None
             or ver.state != COMMITTED
-            or not self._may(s, self._project_of(s, ver), "read")
+            or not (
+                self._may(s, self._project_of(s, ver), "read")
+                or _links.readable_through_portfolio(self, s, ver)
+            )
         ):
             raise ArtifactNotFoundError(f"artifact version {version_id} not found")
         return ver
