@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     write(tmp_path / "bicycle-data.h5", os.urandom(2048))
     write(tmp_path / "images" / "cat.png", b"cat")
     write(tmp_path / "images" / "dog.png", b"dog")
-    (code,) = blocks("python")
+    code = blocks("python")[0]
     exec(compile(code, "README.md", "exec"), {})
     art = cairn.Api().artifact("bikes/bike-dataset:prod")
     assert art.version == "v0"
@@ -47,6 +48,19 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
         "notes.txt",
     ]
     assert (tmp_path / "artifacts" / "bike-dataset:v0" / "notes.txt").read_text() == "hello"
+
+
+def test_readme_registry_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    write(Path("model.pt"), os.urandom(512))
+    (code,) = [b for b in blocks("python") if ".link(" in b]
+    exec(compile(code, "README.md", "exec"), {})
+    assert "mnist-classifier:v0 is mnist-cnn:v0" in capsys.readouterr().out
+    linked = cairn.Api().artifact("wandb-registry-model/mnist-classifier:production")
+    assert linked.source_name == "mnist-cnn:v0"
+    assert linked.source_artifact.ttl == timedelta(days=30)
+    assert (Path("artifacts") / "mnist-classifier:v0" / "model.pt").read_bytes() == Path(
+        "model.pt"
+    ).read_bytes()
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
