@@ -877,18 +877,22 @@ class Artifact:
             return
         assert self._backend is not None
         aliases = tuple(naming.clean_aliases(self._aliases))
-        # A linked artifact's aliases are its portfolio's; the rest belongs to the source.
-        record = self._backend.update_version(
-            self._record.id,
-            VersionUpdate(
-                description=self._description,
-                clear_description=self._description is None,
-                metadata=naming.clean_metadata(self._metadata),
-                aliases=None if self.is_link else aliases,
-                tags=tuple(naming.clean_tags(self._tags)),
-                ttl_seconds=self._ttl_wire() if self._ttl_changed else None,
-            ),
+        record = self._record
+        change = VersionUpdate(
+            description=self._description,
+            clear_description=self._description is None,
+            metadata=naming.clean_metadata(self._metadata),
+            aliases=None if record.is_link else aliases,
+            tags=tuple(naming.clean_tags(self._tags)),
+            ttl_seconds=self._ttl_wire() if self._ttl_changed else None,
         )
+        # A linked artifact's aliases are its portfolio's and the rest is the source's: the
+        # source is written only if that changed (a registry member may not write it).
+        if not record.is_link or (
+            (change.description, change.metadata, change.tags)
+            != (record.description, record.metadata, record.tags)
+        ):
+            record = self._backend.update_version(record.id, change)
         if self._record.link_id is not None:
             record = self._backend.set_link_aliases(self._record.link_id, aliases)
         assert self._settings is not None
