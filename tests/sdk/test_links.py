@@ -207,6 +207,7 @@ def test_collections_of_both_kinds(cairn_env: CairnEnv, project: str) -> None:
     best = api.artifact_collection("model", f"{project}/best")
     assert best.aliases == ["latest", "prod"]
     assert [a.source_name for a in best.artifacts()] == ["m:v0"]
+    assert api.artifacts("model", f"{project}/best", tags=["nope"]) == []
     best.description = "promoted **models**"
     best.tags = ["team-a"]
     best.save()

@@ -236,9 +236,15 @@ def resolve(s: Session, portfolio: m.Collection, alias: str) -> m.Link | None:
 
 
 def memberships(
-    svc: Service, s: Session, portfolio: m.Collection, after_index: int | None, limit: int
+    svc: Service,
+    s: Session,
+    portfolio: m.Collection,
+    after_index: int | None,
+    limit: int,
+    tags: Sequence[str] | None = None,
 ) -> tuple[list[VersionRecord], int | None]:
-    """One page of a portfolio's memberships in index order, and the next page's cursor."""
+    """One page of a portfolio's memberships in index order (of sources with one of ``tags``,
+    if given), and the next page's cursor."""
     q = (
         select(m.Link)
         .join(m.Version, m.Version.id == m.Link.version_id)
@@ -246,6 +252,8 @@ def memberships(
     )
     if after_index is not None:
         q = q.where(m.Link.index > after_index)
+    if tags:
+        q = q.where(m.Link.version_id.in_(select(m.Tag.version_id).where(m.Tag.tag.in_(tags))))
     rows = s.scalars(q.order_by(m.Link.index).limit(limit + 1)).all()
     out = [membership_record(svc, s, link) for link in rows[:limit]]
     return out, (rows[limit - 1].index if len(rows) > limit else None)

@@ -893,7 +893,7 @@ class Service(Storage):
                     f"no artifact named {collection!r} in {entity}/{project}"
                 )
             if coll.kind == _links.PORTFOLIO:
-                return _links.memberships(self, s, coll, after_index, limit)
+                return _links.memberships(self, s, coll, after_index, limit, tags)
             q = select(m.Version).where(
                 m.Version.collection_id == coll.id, m.Version.state == COMMITTED
             )
