@@ -242,3 +242,41 @@ def test_a_draft_cannot_be_linked(cairn_env: CairnEnv, tmp_path: Path) -> None:
     with pytest.raises(wandb.ArtifactNotLoggedError):
         art.link("best")
     assert art.is_link is False
+
+
+def test_a_registry_member_promotes_what_they_may_not_otherwise_touch(
+    cairn_env: CairnEnv, project: str, request: pytest.FixtureRequest
+) -> None:
+    if cairn_env.kind == "embedded":
+        pytest.skip("one local user: no one else to share a registry with")
+    import uuid
+
+    from cairn.core.accounts import Accounts
+    from cairn.core.db.engine import Database
+    from tests import backends
+
+    server = backends.server_for(cairn_env.kind, request)
+    source = _log(cairn_env, project, "m", b"weights")
+    team, other = f"t-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:12]}"
+    other_key = backends.make_user(server.db_url, other)
+    db = Database(server.db_url)
+    try:
+        accounts = Accounts(db)
+        accounts.create_team(team)
+        accounts.add_member(team, source.entity, "member")
+        accounts.add_member(team, other, "member")
+    finally:
+        db.dispose()
+    source.link(f"{team}/wandb-registry-models/best")
+
+    theirs = wandb.Api(api_key=other_key)
+    assert not theirs.artifact_exists(f"{source.entity}/{project}/m:v0")  # not their project
+    linked = theirs.artifact(f"{team}/wandb-registry-models/best:v0")
+    root = cairn_env.work / "theirs"
+    assert tree(linked.download(root=str(root)))["weights.bin"] == b"weights"
+    linked.aliases = ["prod"]
+    linked.save()  # portfolio aliases: the registry's, which they may write
+    assert theirs.artifact(f"{team}/wandb-registry-models/best:prod").source_name == "m:v0"
+    linked.metadata = {"edited": True}
+    with pytest.raises((PermissionError, LookupError)):
+        linked.save()  # metadata: the source's, which they may not write
