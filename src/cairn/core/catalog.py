@@ -10,115 +10,177 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from cairn import naming
 from cairn.core.db import models as m
 from cairn.records import COMMITTED, CollectionRecord, VersionRecord
 
+_V = m.Version.__table__
+_C = m.Collection.__table__
+_P = m.Project.__table__
+_E = m.Entity.__table__
+_A = m.Alias.__table__
+_T = m.Tag.__table__
+_R = m.Run.__table__
 
-def latest_indexes(s: Session, collection_ids: Sequence[int]) -> dict[int, int]:
-    """The index of each collection's newest committed version (absent: none committed)."""
-    if not collection_ids:
-        return {}
-    rows = s.execute(
-        select(m.Version.collection_id, func.max(m.Version.index))
-        .where(m.Version.collection_id.in_(set(collection_ids)), m.Version.state == COMMITTED)
-        .group_by(m.Version.collection_id)
-    ).all()
-    return {cid: idx for cid, idx in rows if idx is not None}
+# Everything a version record needs, but its aliases and tags, in one row: built once, so a
+# request pays for running the statement, not for building it.
+_latest_index = (
+    select(func.max(_V.c.version_index))
+    .where(_V.c.collection_id == _C.c.id, _V.c.state == COMMITTED)
+    .correlate(_C)
+    .scalar_subquery()
+)
+_RECORD = (
+    select(
+        _V.c.id,
+        _V.c.public_id,
+        _V.c.version_index,
+        _V.c.digest,
+        _V.c.state,
+        _V.c.description,
+        _V.c.metadata,
+        _V.c.size,
+        _V.c.file_count,
+        _V.c.manifest_digest,
+        _V.c.created_at,
+        _V.c.updated_at,
+        _V.c.ttl_seconds,
+        _C.c.name.label("collection"),
+        _C.c.type,
+        _P.c.name.label("project"),
+        _P.c.visibility,
+        _E.c.name.label("entity"),
+        _R.c.public_id.label("run"),
+        _latest_index.label("latest_index"),
+    )
+    .select_from(_V)
+    .join(_C, _C.c.id == _V.c.collection_id)
+    .join(_P, _P.c.id == _C.c.project_id)
+    .join(_E, _E.c.id == _P.c.entity_id)
+    .outerjoin(_R, _R.c.id == _V.c.run_id)
+)
+_BY_NAME = _RECORD.where(
+    _E.c.name == bindparam("entity"),
+    _P.c.name == bindparam("project"),
+    _C.c.name == bindparam("collection"),
+    _V.c.state == COMMITTED,
+)
+_FIND_LATEST = _BY_NAME.order_by(_V.c.version_index.desc()).limit(1)
+_FIND_INDEX = _BY_NAME.where(_V.c.version_index == bindparam("index"))
+_FIND_ALIAS = _BY_NAME.where(
+    _V.c.id.in_(
+        select(_A.c.version_id).where(
+            _A.c.collection_id == _C.c.id, _A.c.alias == bindparam("alias")
+        )
+    )
+)
+_BY_PK = _RECORD.where(_V.c.id.in_(bindparam("ids", expanding=True)))
+_LABELS = union_all(
+    select(
+        literal("a").label("kind"), _A.c.version_id, _A.c.alias.label("label"), _A.c.id.label("pos")
+    ).where(_A.c.version_id.in_(bindparam("ids", expanding=True))),
+    select(literal("t"), _T.c.version_id, _T.c.tag, _T.c.position).where(
+        _T.c.version_id.in_(bindparam("ids", expanding=True))
+    ),
+).order_by("kind", "pos")
 
 
-def version_records(s: Session, versions: Sequence[m.Version]) -> list[VersionRecord]:
-    """Records of ``versions`` (in their order): their collections, projects and entities come
-    from the session's identity map or one lookup each, then one query each for the latest
-    indexes, the aliases, the tags and the producing runs."""
-    if not versions:
+@dataclass(frozen=True)
+class Found:
+    """A version that a lookup found, with what a permission check needs to know of it."""
+
+    entity: str
+    visibility: str
+    record: VersionRecord
+
+
+def _records(s: Session, rows: Sequence[Any]) -> list[VersionRecord]:
+    """Records from :data:`_RECORD` rows, with their aliases and tags (one more statement)."""
+    if not rows:
         return []
-    ids = [v.id for v in versions]
-    colls = {v.collection_id: s.get_one(m.Collection, v.collection_id) for v in versions}
-    projs = {c.project_id: s.get_one(m.Project, c.project_id) for c in colls.values()}
-    ents = {p.entity_id: s.get_one(m.Entity, p.entity_id) for p in projs.values()}
-    latest = latest_indexes(s, list(colls))
     aliases: dict[int, list[str]] = defaultdict(list)
-    for vid, alias in s.execute(
-        select(m.Alias.version_id, m.Alias.alias)
-        .where(m.Alias.version_id.in_(ids))
-        .order_by(m.Alias.id)
-    ):
-        aliases[vid].append(alias)
     tags: dict[int, list[str]] = defaultdict(list)
-    for vid, tag in s.execute(
-        select(m.Tag.version_id, m.Tag.tag)
-        .where(m.Tag.version_id.in_(ids))
-        .order_by(m.Tag.position)
-    ):
-        tags[vid].append(tag)
-    run_ids = {v.run_id for v in versions if v.run_id is not None}
-    runs: dict[int, str] = {}
-    if run_ids:
-        runs = dict(s.execute(select(m.Run.id, m.Run.public_id).where(m.Run.id.in_(run_ids))).all())
+    for kind, vid, label, _ in s.execute(_LABELS, {"ids": [r.id for r in rows]}):
+        (aliases if kind == "a" else tags)[vid].append(label)
     out = []
-    for ver in versions:
-        coll = colls[ver.collection_id]
-        proj = projs[coll.project_id]
-        names = aliases.get(ver.id, [])
-        if ver.state == COMMITTED and latest.get(coll.id) == ver.index:
+    for r in rows:
+        names = aliases.get(r.id, [])
+        if r.state == COMMITTED and r.latest_index == r.version_index:
             names = ["latest", *names]
         out.append(
             VersionRecord(
-                id=ver.public_id,
-                entity=ents[proj.entity_id].name,
-                project=proj.name,
-                collection=coll.name,
-                type=coll.type,
-                index=ver.index,
-                digest=ver.digest or "",
-                state=ver.state,
-                description=ver.description,
-                metadata=dict(ver.metadata_ or {}),
+                id=r.public_id,
+                entity=r.entity,
+                project=r.project,
+                collection=r.collection,
+                type=r.type,
+                index=r.version_index,
+                digest=r.digest or "",
+                state=r.state,
+                description=r.description,
+                metadata=dict(r.metadata or {}),
                 aliases=tuple(names),
-                tags=tuple(tags.get(ver.id, ())),
-                size=ver.size,
-                file_count=ver.file_count,
-                manifest_digest=ver.manifest_digest,
-                created_at=m.as_utc(ver.created_at),
-                updated_at=m.as_utc(ver.updated_at),
-                created_by_run=runs.get(ver.run_id) if ver.run_id is not None else None,
-                commit_hash=ver.manifest_digest[:12] if ver.manifest_digest else None,
-                ttl_seconds=ver.ttl_seconds,
+                tags=tuple(tags.get(r.id, ())),
+                size=r.size,
+                file_count=r.file_count,
+                manifest_digest=r.manifest_digest,
+                created_at=m.as_utc(r.created_at),
+                updated_at=m.as_utc(r.updated_at),
+                created_by_run=r.run,
+                commit_hash=r.manifest_digest[:12] if r.manifest_digest else None,
+                ttl_seconds=r.ttl_seconds,
             )
         )
     return out
 
 
+def version_records(s: Session, versions: Sequence[m.Version]) -> list[VersionRecord]:
+    """Records of ``versions``, in their order, in two statements whatever their number."""
+    if not versions:
+        return []
+    rows = {r.id: r for r in s.execute(_BY_PK, {"ids": [v.id for v in versions]})}
+    return _records(s, [rows[v.id] for v in versions])
+
+
 def find_version(
     s: Session, entity: str, project: str, collection: str, alias: str
-) -> tuple[m.Version, m.Project] | None:
+) -> Found | None:
     """The committed version ``entity/project/collection:alias`` names (``latest``, ``vN`` or a
-    custom alias) and its project, in one statement; None when there is none."""
-    q = (
-        select(m.Version, m.Project)
-        .join(m.Collection, m.Collection.id == m.Version.collection_id)
-        .join(m.Project, m.Project.id == m.Collection.project_id)
-        .join(m.Entity, m.Entity.id == m.Project.entity_id)
-        .where(
-            m.Entity.name == entity,
-            m.Project.name == project,
-            m.Collection.name == collection,
-            m.Version.state == COMMITTED,
-        )
-    )
+    custom alias), in two statements; None when there is none. The caller checks access."""
+    params: dict[str, Any] = {"entity": entity, "project": project, "collection": collection}
     if alias == "latest":
-        q = q.order_by(m.Version.index.desc()).limit(1)
+        stmt = _FIND_LATEST
     elif naming.is_version_alias(alias):
-        q = q.where(m.Version.index == int(alias[1:]))
+        stmt, params["index"] = _FIND_INDEX, int(alias[1:])
     else:
-        q = q.join(m.Alias, m.Alias.version_id == m.Version.id).where(m.Alias.alias == alias)
-    row = s.execute(q).first()
-    return None if row is None else (row[0], row[1])
+        stmt, params["alias"] = _FIND_ALIAS, alias
+    row = s.execute(stmt, params).first()
+    if row is None:
+        return None
+    return Found(entity=row.entity, visibility=row.visibility, record=_records(s, [row])[0])
+
+
+def version_page(
+    s: Session,
+    collection_id: int,
+    *,
+    after_index: int | None,
+    limit: int,
+    tags: Sequence[str] | None = None,
+) -> list[VersionRecord]:
+    """Committed versions of a collection in index order, after ``after_index``."""
+    q = _RECORD.where(_V.c.collection_id == collection_id, _V.c.state == COMMITTED)
+    if after_index is not None:
+        q = q.where(_V.c.version_index > after_index)
+    if tags:
+        q = q.where(_V.c.id.in_(select(_T.c.version_id).where(_T.c.tag.in_(list(tags)))))
+    return _records(s, s.execute(q.order_by(_V.c.version_index).limit(limit)).all())
 
 
 def collection_records(

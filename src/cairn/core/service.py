@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import catalog
+from cairn.core import catalog, permissions
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
@@ -728,8 +728,10 @@ class Service(Storage):
         """
         with self.db.read() as s:
             found = catalog.find_version(s, entity, project, collection, alias)
-            if found is not None and self._may(s, found[1], "read"):
-                return self._version_record(s, found[0])
+            if found is not None and permissions.allowed_in(
+                self.principal, found.entity, found.visibility, "read"
+            ):
+                return found.record
             # Only a miss pays for telling which part was missing.
             label = f"{entity}/{project}/{collection}:{alias}"
             try:
@@ -808,19 +810,11 @@ class Service(Storage):
                 raise CollectionNotFoundError(
                     f"no artifact named {collection!r} in {entity}/{project}"
                 )
-            q = select(m.Version).where(
-                m.Version.collection_id == coll.id, m.Version.state == COMMITTED
+            page = catalog.version_page(
+                s, coll.id, after_index=after_index, limit=limit + 1, tags=tags
             )
-            if after_index is not None:
-                q = q.where(m.Version.index > after_index)
-            if tags:
-                q = q.where(
-                    m.Version.id.in_(select(m.Tag.version_id).where(m.Tag.tag.in_(list(tags))))
-                )
-            rows = s.scalars(q.order_by(m.Version.index).limit(limit + 1)).all()
-            out = catalog.version_records(s, rows[:limit])
-            nxt = rows[limit - 1].index if len(rows) > limit else None
-            return out, nxt
+            nxt = page[limit - 1].index if len(page) > limit else None
+            return page[:limit], nxt
 
     def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord:
         with self.db.read() as s:
