@@ -259,6 +259,14 @@ def calls(s: Seed, base_url: str, key: str, work: Path) -> dict[str, Call]:
 _backends: threading.local = threading.local()
 
 
+def close_thread_backend() -> None:
+    """Close the HTTP backend this thread's log-and-use cycles used, if any."""
+    b = getattr(_backends, "b", None)
+    if b is not None:
+        b.close()
+        _backends.b = None
+
+
 def _cycle(base_url: str, key: str, work: Path, rnd: random.Random) -> bool:
     """Log a one-file version and use it, as the SDK's backend does on the wire: begin, which
     blobs are missing, upload, commit, resolve ``latest``, read the manifest, fetch the blob."""
@@ -359,6 +367,7 @@ def closed_loop(
             while True:
                 t0 = time.perf_counter()
                 if t0 >= t_measure[1]:
+                    close_thread_backend()
                     return
                 try:
                     ok = call(c, rnd)
