@@ -15,7 +15,8 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,7 +82,12 @@ class Accounts:
     """Users, teams and keys in the server's database."""
 
     def __init__(
-        self, db: Database, *, cache_seconds: float = 1.0, cache_size: int = 10_000
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = 1.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         # Every request authenticates, and most callers send the same key again and again, so
@@ -90,7 +96,9 @@ class Accounts:
         # once; other processes and replicas see it when their entry expires, so
         # ``cache_seconds`` bounds how long a revoked key can still be used. 0: no cache.
         self._principals: TTLCache[str, Principal] | None = (
-            TTLCache(maxsize=cache_size, ttl=cache_seconds) if cache_seconds > 0 else None
+            TTLCache(maxsize=cache_size, ttl=cache_seconds, timer=clock)
+            if cache_seconds > 0
+            else None
         )
         self._cache_lock = threading.Lock()
 
