@@ -102,6 +102,8 @@ def _serve(
     log_level: str,
     packs: bool | None = None,
     pack_threshold: int = 1 << 20,
+    workers: int = 1,
+    auth_cache_seconds: float = 1.0,
 ) -> None:
     try:
         import uvicorn
@@ -123,6 +125,7 @@ def _serve(
         local_user=_local_user(),
         packs=packs,
         pack_threshold=pack_threshold,
+        auth_cache_seconds=auth_cache_seconds,
     )
     try:
         state = open_state(config)
@@ -140,7 +143,14 @@ def _serve(
         elif made is not None:
             typer.echo(f"created admin user {admin_name!r} with the key in ${ADMIN_KEY_ENV}")
     typer.echo(f"serving {config.db_url} and {config.store_uri} on http://{host}:{port}")
-    uvicorn.run(create_app(config, state), host=host, port=port, log_level=log_level)
+    if workers == 1:
+        uvicorn.run(create_app(config, state), host=host, port=port, log_level=log_level)
+        return
+    from cairn.server.workers import FACTORY, export_config
+
+    state.db.dispose()  # each worker opens its own pool
+    export_config(config)
+    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
 
 
 def _local_user() -> str:
@@ -183,6 +193,26 @@ ThresholdOption = Annotated[
         "0: every blob on its own.",
     ),
 ]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Server processes on this host, sharing the port (each with its own database "
+        "connections); the server is stateless, so this and replicas on other hosts add up.",
+    ),
+]
+AuthCacheOption = Annotated[
+    float,
+    typer.Option(
+        "--auth-cache-seconds",
+        min=0,
+        envvar="CAIRN_AUTH_CACHE_SECONDS",
+        help="How long a key's user and roles are remembered. A key revoked or a role changed "
+        "through another process (or replica) takes effect within this time; 0: check every "
+        "request in the database.",
+    ),
+]
 PacksOption = Annotated[
     bool | None,
     typer.Option(
@@ -205,6 +235,8 @@ def server(
     log_level: LogOption = "info",
     packs: PacksOption = None,
     pack_threshold: ThresholdOption = 1 << 20,
+    workers: WorkersOption = 1,
+    auth_cache_seconds: AuthCacheOption = 1.0,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
@@ -223,6 +255,8 @@ def run(
     log_level: LogOption = "info",
     packs: PacksOption = None,
     pack_threshold: ThresholdOption = 1 << 20,
+    workers: WorkersOption = 1,
+    auth_cache_seconds: AuthCacheOption = 1.0,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
     _serve(
@@ -236,6 +270,8 @@ def run(
         log_level,
         packs,
         pack_threshold,
+        workers,
+        auth_cache_seconds,
     )
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cachetools import TTLCache
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cairn import naming
 from cairn.core.access import ROLE_RANK, Principal
@@ -78,8 +81,31 @@ def _check_role(role: str) -> str:
 class Accounts:
     """Users, teams and keys in the server's database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = 1.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
+        # Every request authenticates, and most callers send the same key again and again, so
+        # the principal a key names is kept for ``cache_seconds``. A change made through this
+        # object (a key revoked, a user disabled, a role changed) drops the whole cache at
+        # once; other processes and replicas see it when their entry expires, so
+        # ``cache_seconds`` bounds how long a revoked key can still be used. 0: no cache.
+        self._principals: TTLCache[str, Principal] | None = (
+            TTLCache(maxsize=cache_size, ttl=cache_seconds, timer=clock)
+            if cache_seconds > 0
+            else None
+        )
+        self._cache_lock = threading.Lock()
+
+    def _forget_principals(self) -> None:
+        if self._principals is not None:
+            with self._cache_lock:
+                self._principals.clear()
 
     # -- users -----------------------------------------------------------------------------------
     def has_users(self) -> bool:
@@ -122,10 +148,12 @@ class Accounts:
             return [self._user_record(s, u, e) for u, e in rows]
 
     def set_disabled(self, name: str, disabled: bool = True) -> None:
-        """Disable (or re-enable) a user: their keys stop working at once."""
+        """Disable (or re-enable) a user: their keys stop working at once on this process,
+        and within the cache's lifetime on others."""
         with self.db.write() as s:
             user, _ = self._user(s, name)
             user.disabled = disabled
+        self._forget_principals()
 
     def _user(self, s: Session, name: str) -> tuple[m.User, m.Entity]:
         row = s.execute(
@@ -177,6 +205,7 @@ class Accounts:
                 s.add(m.Membership(entity_id=ent.id, user_id=u.id, role=role))
             else:
                 row.role = role
+        self._forget_principals()
 
     def remove_member(self, team: str, user: str) -> None:
         with self.db.write() as s:
@@ -187,6 +216,7 @@ class Accounts:
             row = s.get(m.Membership, (ent.id, u.id))
             if row is not None:
                 s.delete(row)
+        self._forget_principals()
 
     # -- keys ------------------------------------------------------------------------------------
     @staticmethod
@@ -253,40 +283,61 @@ class Accounts:
             if row.revoked_at is None:
                 row.revoked_at = m.utcnow()
             user = s.get_one(m.User, row.user_id)
-            return self._key_record(row, s.get_one(m.Entity, user.entity_id).name)
+            record = self._key_record(row, s.get_one(m.Entity, user.entity_id).name)
+        self._forget_principals()
+        return record
 
     # -- who is calling --------------------------------------------------------------------------
     def principal_for_key(self, key: str) -> Principal:
-        """The caller an API key names.
+        """The caller an API key names: one indexed lookup (the key's hash), then cached.
 
         Raises:
             AuthenticationError: unknown or revoked key, or a disabled user.
         """
         digest = hash_key(key)
+        if self._principals is not None:
+            with self._cache_lock:
+                hit = self._principals.get(digest)
+            if hit is not None:
+                return hit
+        who = self._principal_from_db(digest)
+        if self._principals is not None:
+            with self._cache_lock:
+                self._principals[digest] = who
+        return who
+
+    def _principal_from_db(self, digest: str) -> Principal:
+        team = aliased(m.Entity)
         with self.db.read() as s:
-            row = s.execute(
-                select(m.ApiKey, m.User, m.Entity)
+            # One statement: the key, its user and entity, and one row per team membership.
+            rows = s.execute(
+                select(
+                    m.ApiKey.key_hash,
+                    m.ApiKey.revoked_at,
+                    m.User.disabled,
+                    m.User.is_admin,
+                    m.Entity.name,
+                    team.name,
+                    m.Membership.role,
+                )
                 .join(m.User, m.User.id == m.ApiKey.user_id)
                 .join(m.Entity, m.Entity.id == m.User.entity_id)
+                .outerjoin(m.Membership, m.Membership.user_id == m.User.id)
+                .outerjoin(team, team.id == m.Membership.entity_id)
                 .where(m.ApiKey.key_hash == digest)
-            ).first()
-            # The lookup is by hash, so timing reveals nothing of the key; compare anyway to
-            # keep the check explicit.
-            if row is None or not hmac.compare_digest(row[0].key_hash, digest):
-                raise AuthenticationError("invalid API key (cairn login stores a new one)")
-            key_row, user, ent = row
-            if key_row.revoked_at is not None:
-                raise AuthenticationError("this API key was revoked")
-            if user.disabled:
-                raise AuthenticationError(f"user {ent.name!r} is disabled")
-            roles = {ent.name: "admin"}
-            for team, role in s.execute(
-                select(m.Entity.name, m.Membership.role)
-                .join(m.Membership, m.Membership.entity_id == m.Entity.id)
-                .where(m.Membership.user_id == user.id)
-            ).all():
-                roles[team] = role
-            return Principal(name=ent.name, is_superuser=user.is_admin, roles=roles)
+            ).all()
+        # The lookup is by hash, so timing reveals nothing of the key; compare anyway to keep
+        # the check explicit.
+        if not rows or not hmac.compare_digest(rows[0][0], digest):
+            raise AuthenticationError("invalid API key (cairn login stores a new one)")
+        _, revoked_at, disabled, is_admin, name, _, _ = rows[0]
+        if revoked_at is not None:
+            raise AuthenticationError("this API key was revoked")
+        if disabled:
+            raise AuthenticationError(f"user {name!r} is disabled")
+        roles = {name: "admin"}
+        roles.update({t: role for *_, t, role in rows if t is not None})
+        return Principal(name=name, is_superuser=is_admin, roles=roles)
 
     # -- access to blobs and projects --------------------------------------------------------------
     def readable_blobs(self, who: Principal, digests: Sequence[str]) -> set[str]:

@@ -25,11 +25,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import deletion, registries
+from cairn.core import catalog, deletion, permissions, registries
 from cairn.core import links as _links
 from cairn.core import ttl as _ttl
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
@@ -734,58 +734,29 @@ class Service(Storage):
         return ver
 
     def _version_record(self, s: Session, ver: m.Version, *, check: bool = False) -> VersionRecord:
-        coll = s.get_one(m.Collection, ver.collection_id)
-        proj = s.get_one(m.Project, coll.project_id)
-        if check and not self._may(s, proj, "read"):
+        if check and not self._may(s, self._project_of(s, ver), "read"):
             raise ArtifactNotFoundError(f"artifact version {ver.public_id} not found")
-        ent = s.get_one(m.Entity, proj.entity_id)
-        aliases = list(
-            s.scalars(
-                select(m.Alias.alias).where(m.Alias.version_id == ver.id).order_by(m.Alias.id)
-            )
-        )
-        latest = self._latest(s, coll.id)
-        if latest is not None and latest.id == ver.id:
-            aliases.insert(0, "latest")
-        tags = s.scalars(
-            select(m.Tag.tag).where(m.Tag.version_id == ver.id).order_by(m.Tag.position)
-        ).all()
-        run_id = None
-        if ver.run_id is not None:
-            run_id = s.scalar(select(m.Run.public_id).where(m.Run.id == ver.run_id))
-        return VersionRecord(
-            id=ver.public_id,
-            entity=ent.name,
-            project=proj.name,
-            collection=coll.name,
-            type=coll.type,
-            index=ver.index,
-            digest=ver.digest or "",
-            state=ver.state,
-            description=ver.description,
-            metadata=dict(ver.metadata_ or {}),
-            aliases=tuple(aliases),
-            tags=tuple(tags),
-            size=ver.size,
-            file_count=ver.file_count,
-            manifest_digest=ver.manifest_digest,
-            created_at=m.as_utc(ver.created_at),
-            updated_at=m.as_utc(ver.updated_at),
-            created_by_run=run_id,
-            commit_hash=ver.manifest_digest[:12] if ver.manifest_digest else None,
-            ttl_seconds=_ttl.effective_seconds(ver, ent),
-            ttl_inherit=ver.ttl_inherit,
-        )
+        return catalog.version_records(s, [ver])[0]
 
     def get_version(self, version_id: str) -> VersionRecord:
         with self.db.read() as s:
             return self._version_record(s, self._visible_version(s, version_id))
 
     def resolve(self, entity: str, project: str, collection: str, alias: str) -> VersionRecord:
-        """Find a version by ``latest``, ``vN`` or a custom alias."""
+        """Find a version by ``latest``, ``vN`` or a custom alias (in a portfolio: a link).
+
+        Raises:
+            ArtifactNotFoundError: no such version, or one the caller may not read (alike).
+        """
         project = registries.canonical_project(project)
-        label = f"{entity}/{project}/{collection}:{alias}"
         with self.db.read() as s:
+            found = catalog.find_version(s, entity, project, collection, alias)
+            if found is not None and permissions.allowed_in(
+                self.principal, found.entity, found.visibility, "read"
+            ):
+                return found.record
+            # Only a miss pays for telling which part was missing.
+            label = f"{entity}/{project}/{collection}:{alias}"
             try:
                 proj = self._readable_project(s, entity, project)
             except (ProjectNotFoundError, PermissionError):
@@ -796,35 +767,12 @@ class Service(Storage):
                     f"artifact {label} not found: no artifact named {collection!r} in "
                     f"{entity}/{project}"
                 )
-            if coll.kind == _links.PORTFOLIO:
+            if coll.kind == _links.PORTFOLIO:  # its versions are links, not rows of its own
                 link = _links.resolve(s, coll, alias)
                 if link is None:
                     raise ArtifactNotFoundError(f"artifact {label} not found")
                 return _links.membership_record(self, s, link)
-            ver: m.Version | None
-            if alias == "latest":
-                ver = self._latest(s, coll.id)
-            elif naming.is_version_alias(alias):
-                ver = s.scalar(
-                    select(m.Version).where(
-                        m.Version.collection_id == coll.id,
-                        m.Version.index == int(alias[1:]),
-                        m.Version.state == COMMITTED,
-                    )
-                )
-            else:
-                ver = s.scalar(
-                    select(m.Version)
-                    .join(m.Alias, m.Alias.version_id == m.Version.id)
-                    .where(
-                        m.Alias.collection_id == coll.id,
-                        m.Alias.alias == alias,
-                        m.Version.state == COMMITTED,
-                    )
-                )
-            if ver is None:
-                raise ArtifactNotFoundError(f"artifact {label} not found")
-            return self._version_record(s, ver)
+            raise ArtifactNotFoundError(f"artifact {label} not found")
 
     def _load_manifest(self, ver: m.Version) -> Manifest:
         return Manifest.from_bytes(self.manifest_bytes_for(ver.manifest_digest or ""))
@@ -894,19 +842,11 @@ class Service(Storage):
                 )
             if coll.kind == _links.PORTFOLIO:
                 return _links.memberships(self, s, coll, after_index, limit, tags)
-            q = select(m.Version).where(
-                m.Version.collection_id == coll.id, m.Version.state == COMMITTED
+            page = catalog.version_page(
+                s, coll.id, after_index=after_index, limit=limit + 1, tags=tags
             )
-            if after_index is not None:
-                q = q.where(m.Version.index > after_index)
-            if tags:
-                q = q.where(
-                    m.Version.id.in_(select(m.Tag.version_id).where(m.Tag.tag.in_(list(tags))))
-                )
-            rows = s.scalars(q.order_by(m.Version.index).limit(limit + 1)).all()
-            out = [self._version_record(s, v) for v in rows[:limit]]
-            nxt = rows[limit - 1].index if len(rows) > limit else None
-            return out, nxt
+            nxt = page[limit - 1].index if len(page) > limit else None
+            return page[:limit], nxt
 
     def get_collection(self, entity: str, project: str, name: str) -> CollectionRecord:
         project = registries.canonical_project(project)
@@ -928,46 +868,31 @@ class Service(Storage):
     ) -> CollectionRecord:
         if coll.kind == _links.PORTFOLIO:
             return _links.portfolio_record(s, coll, entity, project)
-        count = (
-            s.scalar(
-                select(func.count())
-                .select_from(m.Version)
-                .where(m.Version.collection_id == coll.id, m.Version.state == COMMITTED)
-            )
-            or 0
-        )
-        aliases = s.scalars(
-            select(m.Alias.alias).where(m.Alias.collection_id == coll.id).order_by(m.Alias.id)
-        ).all()
-        return CollectionRecord(
-            id=str(coll.id),
-            entity=entity,
-            project=project,
-            name=coll.name,
-            type=coll.type,
-            description=coll.description,
-            created_at=m.as_utc(coll.created_at),
-            updated_at=m.as_utc(coll.updated_at),
-            version_count=count,
-            aliases=("latest", *aliases) if count else tuple(aliases),
-            tags=tuple(coll.tags or ()),
-        )
+        return catalog.collection_records(s, [coll], entity, project)[0]
 
     def list_collections(
-        self, entity: str, project: str, type_name: str | None = None
+        self,
+        entity: str,
+        project: str,
+        type_name: str | None = None,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
     ) -> list[CollectionRecord]:
+        """Collections holding a committed version (or, a portfolio, a link), in name order
+        (``after``/``limit``: a page)."""
         project = registries.canonical_project(project)
         with self.db.read() as s:
             proj = self._readable_project(s, entity, project)
-            q = select(m.Collection).where(m.Collection.project_id == proj.id)
-            if type_name is not None:
-                q = q.where(m.Collection.type == type_name)
-            out = []
-            for coll in s.scalars(q.order_by(m.Collection.name)).all():
-                rec = self._collection_record(s, coll, entity, project)
-                if rec.version_count:
-                    out.append(rec)
-            return out
+            colls = catalog.committed_collections(s, proj.id, type_name, after=after, limit=limit)
+            seqs = [c for c in colls if c.kind != _links.PORTFOLIO]
+            records = dict(
+                zip(seqs, catalog.collection_records(s, seqs, entity, project), strict=True)
+            )
+            return [
+                records[c] if c in records else _links.portfolio_record(s, c, entity, project)
+                for c in colls
+            ]
 
     def list_types(self, entity: str, project: str) -> list[TypeRecord]:
         counts: dict[str, int] = {}

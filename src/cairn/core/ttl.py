@@ -50,7 +50,12 @@ def set_ttl(ver: m.Version, value: int) -> None:
 
 def effective_seconds(ver: m.Version, entity: m.Entity) -> int | None:
     """The TTL in effect for a version (None: it never expires)."""
-    return entity.default_ttl_seconds if ver.ttl_inherit else ver.ttl_seconds
+    return effective(ver.ttl_inherit, ver.ttl_seconds, entity.default_ttl_seconds)
+
+
+def effective(inherit: bool, own: int | None, entity_default: int | None) -> int | None:
+    """The rule of :func:`effective_seconds`, for a version and entity known by their values."""
+    return entity_default if inherit else own
 
 
 def set_default_ttl(svc: Service, entity: str, seconds: int | None) -> None:

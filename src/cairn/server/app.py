@@ -44,7 +44,7 @@ def check_schema(db: Database, *, create: bool) -> None:
 
 
 def open_state(config: ServerConfig) -> ServerState:
-    db = Database(config.db_url)
+    db = Database(config.db_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow)
     check_schema(db, create=config.create_schema)
     store = open_store(config.store_uri, **config.store_options)
     policy = PackPolicy.for_store(
@@ -60,7 +60,7 @@ def open_state(config: ServerConfig) -> ServerState:
         db=db,
         store=store,
         service=Service(db, store, packs=policy),
-        accounts=Accounts(db),
+        accounts=Accounts(db, cache_seconds=config.auth_cache_seconds),
     )
 
 

@@ -35,3 +35,12 @@ class ServerConfig:
     max_pack_bytes: int = 256 * MiB  # one pack upload at most
     # Seconds between runs of the background maintenance (TTL expiry); 0: never run it.
     maintenance_interval: float = 3600.0
+    # How long a key's principal is remembered (seconds): also how long a key revoked on
+    # another process or replica keeps working. 0: authenticate every request in the database.
+    auth_cache_seconds: float = 1.0
+    # Database connections per server process: ``db_pool_size`` kept open, up to
+    # ``db_max_overflow`` more under load (opened and closed as needed). Requests run on up to
+    # 40 threads per process, so 20 + 20 never makes a request wait for a connection.
+    # PostgreSQL must allow replicas * workers * (pool + overflow) connections.
+    db_pool_size: int = 20
+    db_max_overflow: int = 20

@@ -49,6 +49,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:  # one connection for the life of the engine: pool sizes mean nothing
+            kwargs.pop("pool_size", None)
+            kwargs.pop("max_overflow", None)
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)
         return engine

@@ -24,9 +24,7 @@ def list_collections(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """One page of collections in name order; ``next`` is the ``after`` of the next page."""
-    records = svc.list_collections(entity, project, type)
-    if after is not None:
-        records = [r for r in records if r.name > after]
+    records = svc.list_collections(entity, project, type, after=after, limit=limit + 1)
     page = records[:limit]
     nxt = page[-1].name if len(records) > limit else None
     return {"collections": [r.to_wire() for r in page], "next": nxt}
