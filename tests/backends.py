@@ -45,6 +45,7 @@ class RunningServer:
     admin_key: str
     proc: subprocess.Popen[bytes]
     log: Path
+    store: str = ""
 
 
 _servers: dict[str, RunningServer] = {}
@@ -141,7 +142,7 @@ def start_server(
             stop_server(proc)
             raise RuntimeError(f"cairn server did not start in time:\n{log_tail(log)}")
         time.sleep(0.1)
-    return RunningServer(url, db_url, admin_key, proc, log)
+    return RunningServer(url, db_url, admin_key, proc, log, store)
 
 
 def make_user(db_url: str, name: str, *, admin: bool = False) -> str:
