@@ -259,8 +259,9 @@ def remove_extra(manifest: Manifest, root: Path) -> None:
 
 
 def _then_fault(advance: Progress, point: str) -> Progress:
-    """``advance``, then the fault point ``point``: the first report of progress is the first
-    pack or blob stored (small blobs go first, in packs), with the rest not yet sent."""
+    """``advance``, then the fault point ``point``. Small blobs go first, in packs, so with any
+    the first report comes once the first pack is stored, the rest unsent (without any, as the
+    first chunk of a large blob is sent)."""
 
     def report(n: int) -> None:
         advance(n)
