@@ -10,10 +10,11 @@ its own, the team's, and the other user's private one.
 Each cell gets fresh objects (a pending version to commit, a committed one to delete, ...),
 made by the admin, and expects exactly one answer: success (2xx) where the role allows, 403
 where the caller may read but not do this, 404 where it may not even read (a private thing
-looks missing, never "forbidden"), 401 for bad credentials. Routes that touch no project's data
-must answer every signed-in caller exactly as they answer the admin (the same request is sent
-as the admin first); a download plan names a blob only to those who may read it. No refused
-answer carries a private file's name, bytes or description. Runs in process
+looks missing, never "forbidden", and gives the same error code as a thing that does not exist,
+asked for in the same way: see :data:`TOLD_APART`), 401 for bad credentials. Routes that touch
+no project's data must answer every signed-in caller exactly as they answer the admin (the same
+request is sent as the admin first); a download plan names a blob only to those who may read
+it. No refused answer carries a private file's name, bytes or description. Runs in process
 (``tests/server/asgi.py``) on a SeaweedFS store, so the presigned routes are live too.
 """
 
