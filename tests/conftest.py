@@ -20,6 +20,23 @@ from tests import backends
 from tests.seaweed import seaweed_session as seaweed  # noqa: F401  (one S3 server per session)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Read before any test's fixtures clear the CAIRN_* variables.
+    backends.require_all(backends.required_by(os.environ))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI, a run that cannot exercise the PostgreSQL and S3 kinds fails at once, not green."""
+    if backends.required_by(os.environ):
+        problems = backends.missing_services()
+        if problems:
+            pytest.exit(
+                "every backend kind is required (CI or CAIRN_REQUIRE_BACKENDS=all), but: "
+                + "; ".join(problems),
+                returncode=pytest.ExitCode.USAGE_ERROR,
+            )
+
+
 @dataclass
 class CairnEnv:
     kind: str

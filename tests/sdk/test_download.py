@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import stat
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,17 @@ import pytest
 import cairn as wandb
 from tests.conftest import CairnEnv, write
 from tests.sdk.helpers import log, tree
+
+
+def edit_in_place(path: Path, data: bytes) -> None:
+    """What its owner can do to a downloaded file, read-only or not: make it writable, then
+    overwrite its bytes in place (the same inode, so a hard link to the cache would see it).
+    Writing without the chmod passes only as root, which ignores permission bits."""
+    path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    with open(path, "r+b") as f:
+        f.write(data)
+        f.truncate()
+
 
 _rng = random.Random(1234)
 FILES = {
@@ -128,8 +140,7 @@ def test_editing_a_download_does_not_poison_later_downloads(
 ) -> None:
     a = tmp_path / "a"
     logged.download(root=str(a))
-    with open(a / "images" / "cat.png", "r+b") as f:
-        f.write(b"CORRUPTED")
+    edit_in_place(a / "images" / "cat.png", b"CORRUPTED")
     c = tmp_path / "c"
     logged.download(root=str(c))
     assert tree(c) == FILES
@@ -158,7 +169,7 @@ def test_verify_names_every_difference(logged: wandb.Artifact, tmp_path: Path) -
     root = tmp_path / "v"
     logged.download(root=str(root))
     (root / "images" / "dog.png").unlink()
-    (root / "deep" / "a" / "x y.txt").write_bytes(b"modified")
+    edit_in_place(root / "deep" / "a" / "x y.txt", b"modified")
     write(root / "surprise.txt", b"?")
     with pytest.raises(ValueError) as info:
         logged.verify(root=str(root))
@@ -172,7 +183,7 @@ def test_verify_names_every_difference(logged: wandb.Artifact, tmp_path: Path) -
 def test_verify_empty_file_modified(logged: wandb.Artifact, tmp_path: Path) -> None:
     root = tmp_path / "v"
     logged.download(root=str(root))
-    (root / "empty.txt").write_bytes(b"not empty")
+    edit_in_place(root / "empty.txt", b"not empty")
     with pytest.raises(ValueError, match=r"empty\.txt"):
         logged.verify(root=str(root))
 
@@ -248,8 +259,8 @@ def test_verify_ignores_references(cairn_env: CairnEnv, project: str) -> None:
     got = wandb.Api().artifact(f"{project}/withref:v0")
     root = Path(got.download(root=str(cairn_env.work / "out")))
     assert tree(root) == {"stored.txt": b"stored", "ref.txt": b"referenced"}
-    (root / "ref.txt").write_bytes(b"edited reference copy")
+    edit_in_place(root / "ref.txt", b"edited reference copy")
     got.verify(root=str(root))  # references are not verified
-    (root / "stored.txt").write_bytes(b"edited stored file")
+    edit_in_place(root / "stored.txt", b"edited stored file")
     with pytest.raises(ValueError, match=r"stored\.txt"):
         got.verify(root=str(root))

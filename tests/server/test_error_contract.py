@@ -13,8 +13,9 @@ import httpx
 import pytest
 from starlette.exceptions import HTTPException
 
+from cairn.backend.http import _error_from
 from cairn.core.service import Service
-from cairn.errors import make_error
+from cairn.errors import NotFoundError, PayloadTooLargeError, ServerError, make_error
 from cairn.server.limits import BodyLimit
 from tests.server.conftest import Server, error_of
 
@@ -131,8 +132,10 @@ def test_bodies_over_the_limit_are_refused(make: Any) -> None:
     r = alice.put(f"/api/v1/blobs/{'0' * 32}", content=b"x" * 3000)
     assert r.status_code == 413
     error_of(r)
-    # The client maps the code to a ValueError.
-    assert isinstance(make_error("too_large", "x"), Exception)
+    # The client maps the code to its own class, which is a ValueError.
+    mapped = make_error(error_of(r)["code"], "x")
+    assert type(mapped) is PayloadTooLargeError
+    assert isinstance(mapped, ValueError)
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit() -> None:
@@ -181,4 +184,8 @@ def test_the_client_maps_codes_back_to_the_same_classes(server: Server) -> None:
     server.keys["alice"] = "cairn_wrong_key_000000000000000000000000"
     with pytest.raises(AuthenticationError):
         server.backend("alice").default_entity()
-    assert isinstance(httpx.Response(200), httpx.Response)
+    # A failure without the error body (a proxy's page) still maps, by its status.
+    page = httpx.Response(503, text="<html>Service Unavailable</html>")
+    assert type(_error_from(page, direct=False)) is ServerError
+    page = httpx.Response(404, text="<html>Not Found</html>")
+    assert type(_error_from(page, direct=False)) is NotFoundError

@@ -48,6 +48,7 @@ from cairn.errors import (
     error_for_code,
     make_error,
 )
+from cairn.faults import fault_point
 from cairn.manifest import Manifest
 from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
 from cairn.manifest.packstream import read_header
@@ -844,6 +845,7 @@ def _streamed_json(fields: dict[str, Any], manifest: Manifest) -> dict[str, Any]
         head = json.dumps(fields, separators=(",", ":"))[:-1]
         yield (head + ("," if fields else "") + '"manifest":').encode()
         yield from manifest.iter_canonical()
+        fault_point("log.mid_commit")  # the server has the manifest but not the body's end
         yield b"}"
 
     return {"content": body(), "headers": {"Content-Type": "application/json"}}

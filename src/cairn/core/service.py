@@ -56,6 +56,7 @@ from cairn.errors import (
     ValidationError,
     VersionLinkedError,
 )
+from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.records import (
@@ -542,6 +543,7 @@ class Service(Storage):
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
             s.flush()
+            fault_point("log.mid_commit")  # every row written, the transaction not committed
             return self._version_record(s, ver)
 
     def commit_if_unchanged(

@@ -38,6 +38,7 @@ from cairn.errors import (
     PathNotInArtifactError,
     ValidationError,
 )
+from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry, b64_to_hex, normalize_entry_path
 from cairn.manifest.digest import copy_hashing, hex_to_b64
 from cairn.records import (
@@ -740,6 +741,7 @@ class Artifact:
                 ttl_seconds=self._ttl_wire(),
             )
         )
+        fault_point("log.after_begin")
         self._final = True
         return version_id, all_aliases, all_tags
 
@@ -769,6 +771,7 @@ class Artifact:
                         self._staged,
                         silent=settings.silent,
                     )
+                    fault_point("log.before_commit")
                     record = backend.commit_version(
                         version_id, manifest, aliases=aliases, tags=tags
                     )

@@ -25,6 +25,7 @@ from cairn.errors import (
     CairnError,
     VerificationError,
 )
+from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.references import handler_for
@@ -76,7 +77,7 @@ def upload_missing(
                 raise BlobNotFoundError(
                     f"{len(bad)} cached file(s) changed after they were added; add them again"
                 )
-            backend.upload_blobs(batch, advance)
+            backend.upload_blobs(batch, _then_fault(advance, "log.mid_upload"))
     return len(uploads)
 
 
@@ -255,3 +256,15 @@ def remove_extra(manifest: Manifest, root: Path) -> None:
     for dirpath, _dirs, _files in sorted(os.walk(root), key=lambda t: -len(t[0])):
         if Path(dirpath) != root and not os.listdir(dirpath):
             os.rmdir(dirpath)
+
+
+def _then_fault(advance: Progress, point: str) -> Progress:
+    """``advance``, then the fault point ``point``. Small blobs go first, in packs, so with any
+    the first report comes once the first pack is stored, the rest unsent (without any, as the
+    first chunk of a large blob is sent)."""
+
+    def report(n: int) -> None:
+        advance(n)
+        fault_point(point)
+
+    return report
