@@ -119,6 +119,10 @@ def start_server(
         CAIRN_ADMIN_KEY=admin_key,
         CAIRN_CONFIG=str(home / "no-config.toml"),
         CAIRN_DIR=str(home / "dir"),
+        # Tests make users and change roles straight in the database (as `cairn user` on
+        # another host would) and act at once; a server remembers a key's roles for up to
+        # this long, so these servers look them up on every request.
+        CAIRN_AUTH_CACHE_SECONDS="0",
         **(env or {}),
     )
     log = home / f"server-{port}.log"
