@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from cairn import naming
@@ -49,7 +48,11 @@ class ArtifactCollection:
     project: record_field[str] = record_field()
     id: record_field[str] = record_field()
     description: record_field[str | None] = record_field()
-    created_at: record_field[datetime] = record_field()
+
+    @property
+    def created_at(self) -> str:
+        """When the collection was created, as an ISO-8601 UTC string (as W&B)."""
+        return self._record.created_at.isoformat()
 
     @property
     def aliases(self) -> list[str]:
