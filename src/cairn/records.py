@@ -147,6 +147,7 @@ class VersionUpdate(_Wire):
     aliases: tuple[str, ...] | None = None
     tags: tuple[str, ...] | None = None
     clear_description: bool = False
+    latest: bool | None = None  # False takes `latest` off the newest version, True puts it back
 
     _tuples = ("aliases", "tags")
 

@@ -708,6 +708,8 @@ class HttpBackend:
             "tags": list(change.tags) if change.tags is not None else None,
             "clear_description": change.clear_description,
         }
+        if change.latest is not None:  # sent only when set: a server before it refuses the key
+            body["latest"] = change.latest
         return VersionRecord.from_wire(
             self._json("PATCH", f"/versions/{_seg(version_id)}", json=body)
         )

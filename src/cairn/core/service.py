@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
+from cairn.core import latest as latest_alias
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
@@ -521,6 +522,7 @@ class Service(Storage):
                 _bulk_insert(s, m.VersionFile, (self._file_row(ver.id, e) for e in final))
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
+            latest_alias.clear(s, coll.id)
             s.flush()
             return self._version_record(s, ver)
 
@@ -562,6 +564,7 @@ class Service(Storage):
         """Same content as the newest version: no new version; the newest gets the aliases."""
         self._move_aliases(s, latest.collection_id, latest.id, aliases)
         self._add_tags(s, latest.id, tags)
+        latest_alias.clear(s, latest.collection_id)  # logged again: `latest` comes back
         latest.updated_at = m.utcnow()
         s.delete(pending)
         s.flush()
@@ -718,10 +721,12 @@ class Service(Storage):
         ent = s.get_one(m.Entity, proj.entity_id)
         aliases = list(
             s.scalars(
-                select(m.Alias.alias).where(m.Alias.version_id == ver.id).order_by(m.Alias.id)
+                select(m.Alias.alias)
+                .where(m.Alias.version_id == ver.id, latest_alias.user_aliases())
+                .order_by(m.Alias.id)
             )
         )
-        latest = self._latest(s, coll.id)
+        latest = latest_alias.target(s, coll.id)
         if latest is not None and latest.id == ver.id:
             aliases.insert(0, "latest")
         tags = s.scalars(
@@ -773,7 +778,7 @@ class Service(Storage):
                 )
             ver: m.Version | None
             if alias == "latest":
-                ver = self._latest(s, coll.id)
+                ver = latest_alias.target(s, coll.id)
             elif naming.is_version_alias(alias):
                 ver = s.scalar(
                     select(m.Version).where(
@@ -900,8 +905,11 @@ class Service(Storage):
             or 0
         )
         aliases = s.scalars(
-            select(m.Alias.alias).where(m.Alias.collection_id == coll.id).order_by(m.Alias.id)
+            select(m.Alias.alias)
+            .where(m.Alias.collection_id == coll.id, latest_alias.user_aliases())
+            .order_by(m.Alias.id)
         ).all()
+        has_latest = latest_alias.target(s, coll.id) is not None
         return CollectionRecord(
             id=str(coll.id),
             entity=entity,
@@ -912,7 +920,7 @@ class Service(Storage):
             created_at=m.as_utc(coll.created_at),
             updated_at=m.as_utc(coll.updated_at),
             version_count=count,
-            aliases=("latest", *aliases) if count else tuple(aliases),
+            aliases=("latest", *aliases) if has_latest else tuple(aliases),
         )
 
     def list_collections(
@@ -938,7 +946,8 @@ class Service(Storage):
 
     # -- changing committed versions -----------------------------------------------------------
     def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord:
-        """Persist description, metadata, aliases (the full custom set) and tags."""
+        """Persist description, metadata, aliases (the full custom set), tags, and whether
+        ``latest`` stays on the version (see :mod:`cairn.core.latest`)."""
         description = naming.check_description(change.description)
         metadata = naming.clean_metadata(change.metadata) if change.metadata is not None else None
         aliases = naming.clean_aliases(change.aliases) if change.aliases is not None else None
@@ -953,7 +962,9 @@ class Service(Storage):
             if aliases is not None:
                 s.execute(
                     delete(m.Alias).where(
-                        m.Alias.version_id == ver.id, m.Alias.alias.not_in(aliases)
+                        m.Alias.version_id == ver.id,
+                        m.Alias.alias.not_in(aliases),
+                        latest_alias.user_aliases(),
                     )
                 )
                 current = set(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)))
@@ -964,6 +975,8 @@ class Service(Storage):
                 s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
                 s.flush()
                 self._add_tags(s, ver.id, tags)
+            if change.latest is not None:
+                latest_alias.set_on(s, ver, change.latest)
             ver.updated_at = m.utcnow()
             s.flush()
             return self._version_record(s, ver)
@@ -973,7 +986,11 @@ class Service(Storage):
         with self.db.write() as s:
             ver = self._visible_version(s, version_id)
             self._check(s, self._project_of(s, ver), "write", "this artifact")
-            custom = s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)).all()
+            custom = s.scalars(
+                select(m.Alias.alias).where(
+                    m.Alias.version_id == ver.id, latest_alias.user_aliases()
+                )
+            ).all()
             if custom and not delete_aliases:
                 raise AliasInUseError(
                     f"version has aliases {sorted(custom)}; remove them first or pass "

@@ -855,6 +855,8 @@ class Artifact:
                 auto.log_artifact(self)
             return
         assert self._backend is not None
+        # `latest` is sent only when it was added or removed, as the spec's example does.
+        had_latest, has_latest = "latest" in self._record.aliases, "latest" in self._aliases
         record = self._backend.update_version(
             self._record.id,
             VersionUpdate(
@@ -863,6 +865,7 @@ class Artifact:
                 metadata=naming.clean_metadata(self._metadata),
                 aliases=tuple(naming.clean_aliases(self._aliases)),
                 tags=tuple(naming.clean_tags(self._tags)),
+                latest=has_latest if has_latest != had_latest else None,
             ),
         )
         assert self._settings is not None

@@ -66,6 +66,7 @@ class UpdateIn(_In):
     aliases: list[str] | None = None
     tags: list[str] | None = None
     clear_description: bool = False
+    latest: bool | None = None
 
 
 class FilesQueryIn(_In):

@@ -73,6 +73,7 @@ def update_version(version_id: str, body: UpdateIn, svc: Caller) -> dict[str, An
         aliases=tuple(body.aliases) if body.aliases is not None else None,
         tags=tuple(body.tags) if body.tags is not None else None,
         clear_description=body.clear_description,
+        latest=body.latest,
     )
     return svc.update_version(version_id, change).to_wire()
 
