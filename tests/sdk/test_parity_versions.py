@@ -71,7 +71,8 @@ def test_dates_are_iso_8601_strings(cairn_env: CairnEnv, project: str) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     art = _log(project, _art(cairn_env, b"when"))
     fetched = wandb.Api().artifact(art.qualified_name)
-    for value in (art.created_at, art.updated_at, fetched.created_at, fetched.collection.created_at):
+    dates = (art.created_at, art.updated_at, fetched.created_at, fetched.collection.created_at)
+    for value in dates:
         assert isinstance(value, str)
         parsed = datetime.fromisoformat(value)
         assert parsed.tzinfo is not None and parsed >= before
