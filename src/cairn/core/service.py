@@ -663,12 +663,8 @@ class Service(Storage):
             )
 
     def _latest(self, s: Session, collection_id: int) -> m.Version | None:
-        return s.scalar(
-            select(m.Version)
-            .where(m.Version.collection_id == collection_id, m.Version.state == COMMITTED)
-            .order_by(m.Version.index.desc())
-            .limit(1)
-        )
+        """The newest committed version (``latest`` itself may be off it: see core/latest.py)."""
+        return latest_alias.newest(s, collection_id)
 
     def _move_aliases(
         self, s: Session, collection_id: int, version_pk: int, aliases: Sequence[str]
