@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _spec_dir() -> Path | None:
-    candidates = [os.environ.get("CAIRN_SPEC_DIR"), ROOT.parent / "shared" / "spec"]
-    candidates.append("/work/shared/spec")
-    for c in candidates:
+    # ../shared/spec from the repository, or from the folder holding it (a git worktree).
+    candidates = [os.environ.get("CAIRN_SPEC_DIR"), *(p / "shared" / "spec" for p in ROOT.parents)]
+    for c in candidates[:3]:
         if c and (Path(c) / "artifacts-api-guide.md").is_file():
             return Path(c)
     return None
