@@ -19,6 +19,10 @@ itself refuses, with the error both raise; :data:`NEEDS` marks, strict-xfail, ex
 feature not built yet (the integrator flips them when it lands); :data:`ELSEWHERE` names the test
 that runs an example needing heavy machinery. No example needs a cloud bucket.
 
+``artifact-public-api-legacy.md`` holds no examples, only the signatures of W&B's older public-API
+class (in HTML ``<pre>`` blocks, with older parameter names such as ``add_file(path, ...)``);
+Cairn follows the current ``Artifact``, whose signatures are checked from the class reference.
+
 The documents live outside the repository (``../shared/spec`` from it, or ``$CAIRN_SPEC_DIR``);
 without them this module is skipped, saying so.
 """
