@@ -38,7 +38,7 @@ def main() -> None:
         art.add_dir(str(data / "images"), name="images")
         run.log_artifact(art, aliases=["baseline"])
     print(
-        f"logged   {art.qualified_name}:{art.version}  digest={art.digest}  "
+        f"logged   {art.qualified_name}  digest={art.digest}  "
         f"files={art.file_count}  aliases={art.aliases}"
     )
 
@@ -57,7 +57,7 @@ def main() -> None:
         art2.add_file(str(data / "labels.csv"))
         art2.add_dir(str(data / "images"), name="images")
         run.log_artifact(art2)
-    print(f"logged   {art2.qualified_name}:{art2.version}  aliases={art2.aliases}")
+    print(f"logged   {art2.qualified_name}  aliases={art2.aliases}")
 
     # 4. A training run uses the latest version: download, then verify every byte.
     with wandb.init(project="quickstart", job_type="train") as run:

@@ -11,7 +11,8 @@ still write ``except KeyError`` or ``except ValueError``::
     │   ├── InvalidPathError              entry path is absolute, has '..', NUL, ...
     │   ├── PayloadTooLargeError          a request body over the server's limit
     │   ├── LocalPathError (FileNotFoundError)  add_file/add_dir given no such file/folder
-    │   └── ColumnTypeError (TypeError)   a Table cell does not fit its column's type
+    │   ├── ColumnTypeError (TypeError)   a Table cell does not fit its column's type
+    │   └── UnsupportedObjectError (TypeError)  add() of an object that is not media
     ├── ConflictError (ValueError)
     │   ├── TypeConflictError             a collection keeps one type
     │   ├── EntryConflictError            same path added twice with different content
@@ -24,6 +25,7 @@ still write ``except KeyError`` or ``except ValueError``::
     │   ├── ProjectNotFoundError (ValueError)
     │   ├── EntryNotFoundError (KeyError)
     │   ├── PathNotInArtifactError (FileNotFoundError)  remove() of a path not in the draft
+    │   ├── ReferenceNotFoundError (ValueError)  a file:// reference names nothing
     │   └── BlobNotFoundError             a digest the store does not hold
     ├── IntegrityError (ValueError)
     │   ├── DigestMismatchError           bytes do not hash to the digest they claim
@@ -111,6 +113,10 @@ class ColumnTypeError(ValidationError, TypeError):
     code = "column_type"
 
 
+class UnsupportedObjectError(ValidationError, TypeError):
+    code = "unsupported_object"
+
+
 class ConflictError(CairnError, ValueError):
     code = "conflict"
     http_status = 409
@@ -166,6 +172,10 @@ class PathNotInArtifactError(NotFoundError, FileNotFoundError):
     code = "path_not_in_artifact"
 
     __str__ = CairnError.__str__
+
+
+class ReferenceNotFoundError(NotFoundError, ValueError):
+    code = "reference_not_found"
 
 
 class BlobNotFoundError(NotFoundError):

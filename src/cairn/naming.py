@@ -75,12 +75,15 @@ def check_alias(value: object, *, settable: bool = True) -> str:
 
 
 def clean_aliases(values: Iterable[str] | None) -> list[str]:
-    """Validate custom aliases, dropping ``latest`` (always implied) and duplicates."""
+    """Validate custom aliases, dropping ``latest`` (always implied) and duplicates.
+
+    A single string is one alias, as in W&B (never a sequence of one-letter aliases).
+    """
     out: list[str] = []
     if values is None:
         return out
     if isinstance(values, str):
-        raise ValidationError("aliases must be a list of strings, not a single string")
+        values = [values]
     for v in values:
         if v == "latest":
             continue
@@ -100,12 +103,12 @@ def check_tag(value: object) -> str:
 
 
 def clean_tags(values: Iterable[str] | None) -> list[str]:
-    """Validate tags; duplicates dropped, order kept."""
+    """Validate tags; duplicates dropped, order kept. A single string is one tag."""
     out: list[str] = []
     if values is None:
         return out
     if isinstance(values, str):
-        raise ValidationError("tags must be a list of strings, not a single string")
+        values = [values]
     for v in values:
         check_tag(v)
         if v not in out:
@@ -133,9 +136,17 @@ def _replace_nan(value: Any) -> Any:
 
 
 def clean_metadata(value: object) -> dict[str, Any]:
-    """A JSON-serialisable dict of at most 100 top-level keys; NaN becomes null."""
-    if value is None:
+    """A JSON-serialisable dict of at most 100 top-level keys; NaN becomes null.
+
+    A string is parsed as JSON first (W&B accepts metadata given that way; ``""`` is empty).
+    """
+    if value is None or value == "":
         return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"metadata given as a string must be JSON: {exc}") from None
     if not isinstance(value, Mapping):
         raise ValidationError(f"metadata must be a dict, got {type(value).__name__}")
     if len(value) > MAX_METADATA_KEYS:

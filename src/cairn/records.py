@@ -167,6 +167,7 @@ class VersionUpdate(_Wire):
     tags: tuple[str, ...] | None = None
     clear_description: bool = False
     ttl_seconds: int | None = None  # None: unchanged; else as VersionSpec.ttl_seconds
+    latest: bool | None = None  # False takes `latest` off the newest version, True puts it back
 
     _tuples = ("aliases", "tags")
 

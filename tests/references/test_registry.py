@@ -88,22 +88,26 @@ def test_azure_sas_in_the_uri_is_refused_without_echoing_it(memo: ChecksumMemo) 
 @pytest.mark.parametrize(
     ("uri", "name", "path"),
     [
-        ("ftp://host/data/x.bin", None, "x.bin"),
+        ("ftp://host/data/x.bin", "x.bin", "x.bin"),
         ("ftp://host/data/x.bin", "raw/x.bin", "raw/x.bin"),
-        ("hdfs://namenode/warehouse/table/", None, "table"),
-        ("custom://thing", None, "thing"),
+        ("hdfs://namenode/warehouse/table/", "./table/", "table"),
+        ("custom://thing", "thing", "thing"),
     ],
 )
-def test_tracking_records_the_uri(
-    uri: str, name: str | None, path: str, memo: ChecksumMemo
-) -> None:
+def test_tracking_records_the_uri(uri: str, name: str, path: str, memo: ChecksumMemo) -> None:
     (entry,) = handler_for(uri, memo).store(uri, name, checksum=True, max_objects=1)
     assert (entry.path, entry.digest, entry.ref, entry.size) == (path, uri, uri, None)
 
 
+@pytest.mark.parametrize("uri", ["ftp://host/data/x.bin", "custom://thing"])
+def test_tracking_without_a_name_is_refused(uri: str, memo: ChecksumMemo) -> None:
+    with pytest.raises(ValueError, match="name="):
+        handler_for(uri, memo).store(uri, None, checksum=True, max_objects=1)
+
+
 def test_tracking_entry_is_not_downloadable(memo: ChecksumMemo, tmp_path: Path) -> None:
     (entry,) = handler_for("ftp://h/x.bin", memo).store(
-        "ftp://h/x.bin", None, checksum=True, max_objects=None
+        "ftp://h/x.bin", "x.bin", checksum=True, max_objects=None
     )
     with pytest.raises(NotImplementedFeatureError, match=r"'x\.bin'.*tracked, not downloadable"):
         handler_for("ftp://h/x.bin", memo).load(entry, str(tmp_path / "x"))
@@ -111,7 +115,7 @@ def test_tracking_entry_is_not_downloadable(memo: ChecksumMemo, tmp_path: Path) 
 
 def test_tracked_reference_through_the_sdk(cairn_env: CairnEnv, project: str) -> None:
     art = cairn.Artifact("tracked", type="dataset")
-    art.add_reference("ftp://archive.example/data/x.bin")
+    art.add_reference("ftp://archive.example/data/x.bin", name="x.bin")
     with cairn.init(project=project, job_type="log") as run:
         run.log_artifact(art)
     with cairn.init(project=project, job_type="use") as run:

@@ -41,7 +41,7 @@ def test_same_path_same_content_is_noop(cairn_env: CairnEnv) -> None:
     art.add_file(str(write(w / "a" / "f.txt", b"same")))
     art.add_file(str(write(w / "b" / "f.txt", b"same")))
     assert entry_paths(art) == {"f.txt"}
-    assert art.file_count == 1
+    assert len(art.manifest) == 1
 
 
 def test_add_dir_conflict_is_all_or_nothing(cairn_env: CairnEnv) -> None:
@@ -154,8 +154,7 @@ def test_draft_identity(cairn_env: CairnEnv) -> None:
     assert art.type == "dataset"
     assert art.description == "desc"
     assert art.metadata == {"k": 1}
-    assert art.aliases == []
-    assert art.tags == []
+    assert art.source_name == "d"
     assert art.state == "PENDING"
 
 

@@ -44,7 +44,7 @@ def _check(art: wandb.Artifact, project: str) -> None:
     assert art.source_project == project
     assert isinstance(art.entity, str) and art.entity
     assert art.source_entity == art.entity
-    assert art.qualified_name == f"{art.entity}/{project}/bike-dataset"
+    assert art.qualified_name == f"{art.entity}/{project}/bike-dataset:v0"
     assert art.source_qualified_name == art.qualified_name
     assert art.type == "dataset"
     assert art.description == "bikes **md**"
@@ -53,9 +53,8 @@ def _check(art: wandb.Artifact, project: str) -> None:
     assert art.size == sum(len(v) for v in FILES.values())
     assert art.file_count == 3
     assert isinstance(art.commit_hash, str) and art.commit_hash
-    assert isinstance(art.created_at, datetime)
-    assert isinstance(art.updated_at, datetime)
-    assert art.updated_at >= art.created_at
+    assert isinstance(art.created_at, str) and isinstance(art.updated_at, str)  # as W&B
+    assert datetime.fromisoformat(art.updated_at) >= datetime.fromisoformat(art.created_at)
     coll = art.collection
     assert coll.name == "bike-dataset"
     assert coll.type == "dataset"
@@ -117,7 +116,7 @@ def test_updated_at_moves_on_save(logged: tuple[wandb.Artifact, str], project: s
     art.description = "changed"
     art.save()
     after = wandb.Api().artifact(f"{project}/bike-dataset:v0")
-    assert after.updated_at >= before
+    assert datetime.fromisoformat(after.updated_at) >= datetime.fromisoformat(before)
     assert after.created_at == art.created_at
     assert after.description == "changed"
 

@@ -123,13 +123,3 @@ def test_latest_cannot_be_given_to_an_older_version(cairn_env: CairnEnv, project
         pass  # refusing is fine; silently moving latest is not
     assert wandb.Api().artifact(f"{project}/coll:latest").version == "v1"
     assert "latest" not in wandb.Api().artifact(f"{project}/coll:v0").aliases
-
-
-def test_removing_latest_by_hand_does_not_unset_it(cairn_env: CairnEnv, project: str) -> None:
-    log(project, _draft(cairn_env, data=b"one"))
-    log(project, _draft(cairn_env, data=b"two"), aliases=["best"])
-    newest = wandb.Api().artifact(f"{project}/coll:v1")
-    newest.aliases = ["best"]  # "latest" removed by hand
-    newest.save()
-    assert wandb.Api().artifact(f"{project}/coll:latest").version == "v1"
-    assert set(wandb.Api().artifact(f"{project}/coll:v1").aliases) == {"latest", "best"}

@@ -102,7 +102,7 @@ def test_save_persists_edits(cairn_env: CairnEnv, project: str) -> None:
     art = wandb.Api().artifact(f"{project}/coll:latest")
     art.description = "new description"
     art.metadata = {"newKey": "new value"}
-    art.aliases = ["replaced"]
+    art.aliases = ["latest", "replaced"]  # without "latest" it would come off (the spec)
     art.tags = ["t1"]
     art.save()
     got = wandb.Api().artifact(f"{project}/coll:v0")

@@ -717,6 +717,8 @@ class HttpBackend:
             "clear_description": change.clear_description,
             "ttl_seconds": change.ttl_seconds,
         }
+        if change.latest is not None:  # sent only when set: a server before it refuses the key
+            body["latest"] = change.latest
         return VersionRecord.from_wire(
             self._json("PATCH", f"/versions/{_seg(version_id)}", json=body)
         )

@@ -54,7 +54,7 @@ def put(
             run.log_artifact(art, aliases=alias or [])
     except CairnError as exc:
         raise fail(exc) from None
-    typer.echo(f"{art.qualified_name}:{art.version} {art.digest} ({art.file_count} files)")
+    typer.echo(f"{art.qualified_name} {art.digest} ({art.file_count} files)")
 
 
 @app.command()

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import ttl
+from cairn.core import latest, ttl
 from cairn.core.db import models as m
 from cairn.records import COMMITTED, CollectionRecord, VersionRecord
 
@@ -109,12 +109,17 @@ def _records(s: Session, rows: Sequence[Any]) -> list[VersionRecord]:
         return []
     aliases: dict[int, list[str]] = defaultdict(list)
     tags: dict[int, list[str]] = defaultdict(list)
+    latest_removed: set[int] = set()  # see cairn.core.latest: the mark is not an alias
     for kind, vid, label, _ in s.execute(_LABELS, {"ids": [r.id for r in rows]}):
-        (aliases if kind == "a" else tags)[vid].append(label)
+        if kind == "a" and label == latest.REMOVED:
+            latest_removed.add(vid)
+        else:
+            (aliases if kind == "a" else tags)[vid].append(label)
     out = []
     for r in rows:
         names = aliases.get(r.id, [])
-        if r.state == COMMITTED and r.latest_index == r.version_index:
+        newest = r.state == COMMITTED and r.latest_index == r.version_index
+        if newest and r.id not in latest_removed:
             names = ["latest", *names]
         out.append(
             VersionRecord(
@@ -164,10 +169,15 @@ def find_version(
         stmt, params["index"] = _FIND_INDEX, int(alias[1:])
     else:
         stmt, params["alias"] = _FIND_ALIAS, alias
+    if alias == latest.REMOVED:
+        return None
     row = s.execute(stmt, params).first()
     if row is None:
         return None
-    return Found(entity=row.entity, visibility=row.visibility, record=_records(s, [row])[0])
+    record = _records(s, [row])[0]
+    if alias == "latest" and "latest" not in record.aliases:
+        return None  # taken off the newest version by hand: no `latest` until the next log
+    return Found(entity=row.entity, visibility=row.visibility, record=record)
 
 
 def version_page(
@@ -190,28 +200,36 @@ def version_page(
 def collection_records(
     s: Session, collections: Sequence[m.Collection], entity: str, project: str
 ) -> list[CollectionRecord]:
-    """Records of ``collections`` (in their order) in two queries: version counts, aliases."""
+    """Records of ``collections`` (in their order) in two queries: version counts and newest
+    indexes, then aliases."""
     if not collections:
         return []
     ids = [c.id for c in collections]
-    counts = dict(
-        s.execute(
-            select(m.Version.collection_id, func.count())
+    counts: dict[int, tuple[int, int | None]] = {
+        cid: (n, newest)
+        for cid, n, newest in s.execute(
+            select(m.Version.collection_id, func.count(), func.max(m.Version.index))
             .where(m.Version.collection_id.in_(ids), m.Version.state == COMMITTED)
             .group_by(m.Version.collection_id)
-        ).all()
-    )
+        )
+    }
     aliases: dict[int, list[str]] = defaultdict(list)
-    for cid, alias in s.execute(
-        select(m.Alias.collection_id, m.Alias.alias)
+    latest_removed: set[int] = set()
+    for cid, alias, index in s.execute(
+        select(m.Alias.collection_id, m.Alias.alias, m.Version.index)
+        .join(m.Version, m.Version.id == m.Alias.version_id)
         .where(m.Alias.collection_id.in_(ids))
         .order_by(m.Alias.id)
     ):
-        aliases[cid].append(alias)
+        if alias != latest.REMOVED:
+            aliases[cid].append(alias)
+        elif index == counts.get(cid, (0, None))[1]:  # the mark counts on the newest only
+            latest_removed.add(cid)
     out = []
     for coll in collections:
-        count = counts.get(coll.id, 0)
+        count = counts.get(coll.id, (0, None))[0]
         names = aliases.get(coll.id, [])
+        has_latest = count > 0 and coll.id not in latest_removed
         out.append(
             CollectionRecord(
                 id=str(coll.id),
@@ -223,7 +241,7 @@ def collection_records(
                 created_at=m.as_utc(coll.created_at),
                 updated_at=m.as_utc(coll.updated_at),
                 version_count=count,
-                aliases=("latest", *names) if count else tuple(names),
+                aliases=("latest", *names) if has_latest else tuple(names),
                 tags=tuple(coll.tags or ()),
             )
         )

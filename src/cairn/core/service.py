@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from cairn import naming
 from cairn.core import catalog, deletion, permissions, registries
+from cairn.core import latest as latest_alias
 from cairn.core import links as _links
 from cairn.core import ttl as _ttl
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
@@ -542,6 +543,7 @@ class Service(Storage):
                 _bulk_insert(s, m.VersionFile, (self._file_row(ver.id, e) for e in final))
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
+            latest_alias.clear(s, coll.id)
             s.flush()
             fault_point("log.mid_commit")  # every row written, the transaction not committed
             return self._version_record(s, ver)
@@ -584,6 +586,7 @@ class Service(Storage):
         """Same content as the newest version: no new version; the newest gets the aliases."""
         self._move_aliases(s, latest.collection_id, latest.id, aliases)
         self._add_tags(s, latest.id, tags)
+        latest_alias.clear(s, latest.collection_id)  # logged again: `latest` comes back
         latest.updated_at = m.utcnow()
         s.delete(pending)
         s.flush()
@@ -682,12 +685,8 @@ class Service(Storage):
             )
 
     def _latest(self, s: Session, collection_id: int) -> m.Version | None:
-        return s.scalar(
-            select(m.Version)
-            .where(m.Version.collection_id == collection_id, m.Version.state == COMMITTED)
-            .order_by(m.Version.index.desc())
-            .limit(1)
-        )
+        """The newest committed version (``latest`` itself may be off it: see core/latest.py)."""
+        return latest_alias.newest(s, collection_id)
 
     def _move_aliases(
         self, s: Session, collection_id: int, version_pk: int, aliases: Sequence[str]
@@ -904,7 +903,8 @@ class Service(Storage):
 
     # -- changing committed versions -----------------------------------------------------------
     def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord:
-        """Persist description, metadata, aliases (the full custom set) and tags."""
+        """Persist description, metadata, aliases (the full custom set), tags, and whether
+        ``latest`` stays on the version (see :mod:`cairn.core.latest`)."""
         description = naming.check_description(change.description)
         metadata = naming.clean_metadata(change.metadata) if change.metadata is not None else None
         aliases = naming.clean_aliases(change.aliases) if change.aliases is not None else None
@@ -921,7 +921,9 @@ class Service(Storage):
             if aliases is not None:
                 s.execute(
                     delete(m.Alias).where(
-                        m.Alias.version_id == ver.id, m.Alias.alias.not_in(aliases)
+                        m.Alias.version_id == ver.id,
+                        m.Alias.alias.not_in(aliases),
+                        latest_alias.user_aliases(),
                     )
                 )
                 current = set(s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)))
@@ -932,6 +934,8 @@ class Service(Storage):
                 s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
                 s.flush()
                 self._add_tags(s, ver.id, tags)
+            if change.latest is not None:
+                latest_alias.set_on(s, ver, change.latest)
             ver.updated_at = m.utcnow()
             s.flush()
             return self._version_record(s, ver)
@@ -956,7 +960,11 @@ class Service(Storage):
                     "delete_links=True",
                     details={"links": linked},
                 )
-            custom = s.scalars(select(m.Alias.alias).where(m.Alias.version_id == ver.id)).all()
+            custom = s.scalars(
+                select(m.Alias.alias).where(
+                    m.Alias.version_id == ver.id, latest_alias.user_aliases()
+                )
+            ).all()
             if custom and not delete_aliases:
                 raise AliasInUseError(
                     f"version has aliases {sorted(custom)}; remove them first or pass "

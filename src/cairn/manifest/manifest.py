@@ -161,6 +161,10 @@ class Manifest:
             "contents": {p: self._entries[p].to_json() for p in sorted(self._entries)},
         }
 
+    def to_manifest_json(self) -> dict[str, Any]:
+        """W&B's name for :meth:`to_json`: the ``wandb_manifest.json`` document."""
+        return self.to_json()
+
     def to_bytes(self) -> bytes:
         """Canonical bytes: sorted keys, no whitespace; same manifest → same bytes."""
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()

@@ -1,19 +1,23 @@
-"""Normalising the logical paths of entries inside an artifact.
+"""Normalising the logical paths of entries inside an artifact (the one home of this rule).
 
-An entry path is POSIX-style and relative: ``./a/b/`` becomes ``a/b`` and ``a/./b`` becomes
-``a/b``. Anything that could escape the download root or be read two ways is refused rather than
-repaired: absolute paths, ``..`` segments, empty segments (``a//b``), ``.`` alone, drive-like
-forms (``C:/x``, ``a:b``), backslashes, NUL bytes and line breaks (which would also make the
-version digest's ``path:digest`` lines ambiguous).
+An entry path is POSIX-style and relative, normalised as W&B does: ``./a//b/`` becomes ``a/b``
+and ``a/./b`` becomes ``a/b``. ``:`` is an ordinary character (``2024-01-01T12:00:00.json``).
+Anything that could escape the download root or be read two ways is refused rather than
+repaired: absolute paths, ``..`` segments, ``.`` alone, drive-like forms at the start
+(``C:``, ``C:/x``, ``a:b``: one ASCII letter then ``:``, which Windows reads as a drive),
+backslashes, NUL bytes and line breaks (which would also make the version digest's
+``path:digest`` lines ambiguous).
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from cairn.errors import InvalidPathError
 
 MAX_PATH_LEN = 4096
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
 
 def normalize_entry_path(name: str | os.PathLike[str]) -> str:
@@ -30,22 +34,18 @@ def normalize_entry_path(name: str | os.PathLike[str]) -> str:
         ("\n", "a line break"),
         ("\r", "a line break"),
         ("\\", "a backslash (use '/')"),
-        (":", "':' (drive-like or URI form)"),
     ):
         if bad in raw:
             raise InvalidPathError(f"entry path {raw!r} contains {why}")
     if raw.startswith("/"):
         raise InvalidPathError(f"entry path {raw!r} is absolute; give a path inside the artifact")
-    parts = raw.split("/")
-    if parts and parts[-1] == "":
-        parts.pop()  # a trailing slash names the same directory
+    if _DRIVE_RE.match(raw):
+        raise InvalidPathError(f"entry path {raw!r} starts like a drive ({raw[:2]!r})")
     out: list[str] = []
-    for part in parts:
-        if part == "":
-            raise InvalidPathError(f"entry path {raw!r} has an empty segment")
+    for part in raw.split("/"):
         if part == "..":
             raise InvalidPathError(f"entry path {raw!r} has a '..' segment")
-        if part == ".":
+        if part in ("", "."):  # `a//b`, `./a`, `a/./b` and `a/` name what `a/b`, `a` name
             continue
         out.append(part)
     if not out:

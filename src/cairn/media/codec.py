@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from cairn.errors import ValidationError
+from cairn.errors import UnsupportedObjectError, ValidationError
 from cairn.manifest import normalize_entry_path
 from cairn.media.base import ArtifactReader, Media, Writer
 from cairn.media.files import Audio, Html, Object3D, Video
@@ -43,12 +43,13 @@ def serialize(obj: object, name: str, staging: Path) -> list[tuple[str, Path]]:
     then its payloads under ``media/``, each path once.
 
     Raises:
-        ValidationError: ``obj`` is not a supported media object (the message names them).
+        UnsupportedObjectError: ``obj`` is not a supported media object (a TypeError, as in
+            W&B; the message names the supported kinds).
         InvalidPathError: ``name`` is not a valid entry path.
         ColumnTypeError, LocalPathError: a table cell or payload could not be written.
     """
     if not isinstance(obj, Media) or type(obj)._log_type not in KINDS:
-        raise ValidationError(
+        raise UnsupportedObjectError(
             f"cannot add a {type(obj).__name__} to an artifact: add() takes one of {SUPPORTED}"
         )
     if not isinstance(name, str):

@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from cairn.cache.hashing import hash_files, walk_files
 from cairn.cache.memo import ChecksumMemo
-from cairn.errors import DigestMismatchError, NotFoundError, ValidationError
+from cairn.errors import DigestMismatchError, ReferenceNotFoundError, ValidationError
 from cairn.manifest import ManifestEntry, normalize_entry_path
 from cairn.manifest.digest import hash_file
 from cairn.references.entries import member_name, object_limit, too_many
@@ -41,7 +41,8 @@ class FileHandler:
         """Entries for a file, or for every file under a directory (symlinks followed).
 
         Raises:
-            NotFoundError: nothing at the path.
+            ReferenceNotFoundError: nothing at the path (a ValueError, as in W&B, and a
+                LookupError).
             ValidationError: the directory holds more than ``max_objects`` files; a file URI
                 that names a host.
         """
@@ -60,7 +61,7 @@ class FileHandler:
                 ManifestEntry(path=entry_name, digest=fd.digest, size=fd.size, ref=file_uri(path))
             ]
         if not os.path.isdir(path):
-            raise NotFoundError(f"reference {uri!r}: no file or directory at {path}")
+            raise ReferenceNotFoundError(f"reference {uri!r}: no file or directory at {path}")
         files = walk_files(Path(path))
         if len(files) > limit:
             raise too_many(uri, limit)
@@ -77,14 +78,14 @@ class FileHandler:
         """Copy the referenced file to ``dest`` if it still hashes to the recorded digest.
 
         Raises:
-            NotFoundError: the file is gone.
+            ReferenceNotFoundError: the file is gone.
             DigestMismatchError: the file changed since it was logged.
         """
         if entry.ref is None:
             raise ValidationError(f"entry {entry.path!r} is not a reference")
         path = local_path_of(entry.ref)
         if not os.path.isfile(path):
-            raise NotFoundError(f"entry {entry.path!r}: referenced file {path} is missing")
+            raise ReferenceNotFoundError(f"entry {entry.path!r}: referenced file {path} is missing")
         if entry.digest == entry.ref:  # recorded without a checksum: nothing to compare
             shutil.copyfile(path, dest)
             return

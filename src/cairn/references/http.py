@@ -1,6 +1,7 @@
 """``http://`` and ``https://`` references: one file served over HTTP, through the stdlib.
 
-Recorded: the ``ETag`` (quotes stripped) as digest and as ``extra["etag"]``, and
+Recorded, as W&B does: the ``ETag`` with its surrounding quotes stripped as digest, the ``ETag``
+exactly as sent as ``extra["etag"]``, and
 ``Content-Length`` as size; a server that sends no ETag gets the URI as digest (so only the
 size, when it is known, can show a change). Loading fetches the URL again and refuses bytes
 whose ETag or length is not the recorded one.
@@ -37,11 +38,14 @@ USER_AGENT = "cairn-references"
 
 
 def _etag(headers: Message) -> str | None:
-    raw = headers.get("ETag")
-    if not raw:
-        return None
-    # A weak validator (W/"…") still names one version of the resource, which is what we track.
-    return raw.removeprefix("W/").strip('"') or None
+    """The ETag exactly as sent (quotes and any ``W/`` kept), or None."""
+    return headers.get("ETag") or None
+
+
+def _etag_digest(etag: str) -> str:
+    # W&B's rule, so the same URL gets the same entry and version digest in both systems:
+    # leading/trailing quotes stripped, anything else (a weak validator's W/) kept.
+    return etag.strip('"')
 
 
 def _length(headers: Message) -> int | None:
@@ -79,7 +83,8 @@ class HttpHandler:
         with self.errors(what), self._open(uri) as response:
             etag, size = _etag(response.headers), _length(response.headers)
         extra = {"etag": etag} if etag else {}
-        return [ManifestEntry(path=entry_name, digest=etag or uri, size=size, ref=uri, extra=extra)]
+        digest = _etag_digest(etag) if etag else uri
+        return [ManifestEntry(path=entry_name, digest=digest, size=size, ref=uri, extra=extra)]
 
     def load(self, entry: ManifestEntry, dest: str) -> None:
         """Fetch the URL into ``dest`` if its ETag and length are still the recorded ones.
@@ -92,11 +97,11 @@ class HttpHandler:
             raise ValidationError(f"entry {entry.path!r} is not a reference")
         _refuse_credentials(entry.ref)
         what = f"entry {entry.path!r} ({display_uri(entry.ref)})"
-        checked = entry.digest != entry.ref
-        recorded_etag = entry.extra.get("etag") or (entry.digest if checked else None)
+        checked = entry.digest != entry.ref  # recorded with an ETag
         written = 0
         with open(dest, "wb") as out, self.errors(what), self._open(entry.ref) as response:
-            if recorded_etag is not None and _etag(response.headers) != recorded_etag:
+            etag = _etag(response.headers)
+            if checked and (etag is None or _etag_digest(etag) != entry.digest):
                 raise DigestMismatchError(f"{what}: the resource changed since it was logged")
             while chunk := response.read(CHUNK):
                 out.write(chunk)

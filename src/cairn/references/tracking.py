@@ -9,12 +9,12 @@ skips like any other reference it cannot fetch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from cairn.cache.memo import ChecksumMemo
-from cairn.errors import NotImplementedFeatureError
-from cairn.manifest import ManifestEntry
-from cairn.references.entries import display_uri, single_name
+from cairn.errors import NotImplementedFeatureError, ValidationError
+from cairn.manifest import ManifestEntry, normalize_entry_path
+from cairn.references.entries import display_uri
 
 
 class TrackingHandler:
@@ -25,14 +25,18 @@ class TrackingHandler:
     def store(
         self, uri: str, name: str | None, *, checksum: bool, max_objects: int | None
     ) -> list[ManifestEntry]:
-        """One entry named ``name`` or the URI's last path segment (else its host).
+        """One entry named ``name``: as in W&B, nothing is inferred from an unknown scheme.
 
         Raises:
-            ValidationError: no name was given and none can be inferred.
+            ValidationError: no ``name`` was given.
+            InvalidPathError: the name is not a valid entry path.
         """
-        parsed = urlparse(uri)
-        path = unquote(parsed.path).rstrip("/") or parsed.netloc
-        return [ManifestEntry(path=single_name(uri, name, path), digest=uri, ref=uri)]
+        if name is None:
+            raise ValidationError(
+                f"reference {display_uri(uri)!r} has a scheme Cairn cannot read: pass "
+                'name="<entry name>" to track it'
+            )
+        return [ManifestEntry(path=normalize_entry_path(name), digest=uri, ref=uri)]
 
     def load(self, entry: ManifestEntry, dest: str) -> None:
         """Always raises NotImplementedFeatureError: these references are tracked only."""

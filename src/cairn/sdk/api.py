@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cairn import naming
@@ -54,8 +53,16 @@ class ArtifactCollection:
     entity: record_field[str] = record_field()
     project: record_field[str] = record_field()
     id: record_field[str] = record_field()
-    created_at: record_field[datetime] = record_field()
-    updated_at: record_field[datetime] = record_field()
+
+    @property
+    def created_at(self) -> str:
+        """When the collection was created, as an ISO-8601 UTC string (as W&B)."""
+        return self._record.created_at.isoformat()
+
+    @property
+    def updated_at(self) -> str:
+        """When the collection last changed, as an ISO-8601 UTC string."""
+        return self._record.updated_at.isoformat()
 
     @property
     def aliases(self) -> list[str]:

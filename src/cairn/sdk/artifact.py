@@ -214,8 +214,12 @@ class Artifact:
 
     @property
     def source_name(self) -> str:
-        r = self._ensure_logged("source_name")
-        return f"{r.source_collection}:v{r.source_index}" if r.is_link else self.name
+        """``collection:vN`` (of the source, for a link); the bare name on a draft (its version
+        is not known yet)."""
+        r = self._record
+        if r is not None and r.is_link:
+            return f"{r.source_collection}:v{r.source_index}"
+        return self.name
 
     @property
     def is_link(self) -> bool:
@@ -229,8 +233,12 @@ class Artifact:
 
     @property
     def qualified_name(self) -> str:
+        """``entity/project/collection:vN``: a path ``Api().artifact()`` resolves to this version.
+
+        Raises ArtifactNotLoggedError on a draft (it has no entity or project yet).
+        """
         r = self._ensure_logged("qualified_name")
-        return f"{r.entity}/{r.project}/{r.collection}"
+        return f"{r.entity}/{r.project}/{r.collection}:{r.version}"
 
     @property
     def source_qualified_name(self) -> str:
@@ -267,12 +275,23 @@ class Artifact:
         return self._ensure_logged("commit_hash").commit_hash
 
     @property
-    def created_at(self) -> datetime:
-        return self._ensure_logged("created_at").created_at
+    def created_at(self) -> str:
+        """When the version was created, as an ISO-8601 UTC string (W&B returns a string)."""
+        return self._ensure_logged("created_at").created_at.isoformat()
 
     @property
-    def updated_at(self) -> datetime:
-        return self._ensure_logged("updated_at").updated_at
+    def updated_at(self) -> str:
+        """When the version was last changed, as an ISO-8601 UTC string."""
+        return self._ensure_logged("updated_at").updated_at.isoformat()
+
+    @property
+    def history_step(self) -> int | None:
+        """The run history step this version was logged at; None: Cairn records none yet.
+
+        Raises ArtifactNotLoggedError on a draft.
+        """
+        self._ensure_logged("history_step")
+        return None
 
     @property
     def state(self) -> str:
@@ -308,23 +327,30 @@ class Artifact:
 
     @property
     def aliases(self) -> list[str]:
+        """The version's aliases (``latest`` included while it is the latest); edit, then
+        ``save()``. Raises ArtifactNotLoggedError on a draft: give aliases to ``log_artifact``.
+        """
+        self._ensure_logged("aliases")
         return self._aliases
 
     @aliases.setter
-    def aliases(self, value: Sequence[str]) -> None:
-        if isinstance(value, str):
-            raise ValidationError("aliases must be a list of strings, not a single string")
-        for a in value:
+    def aliases(self, value: Sequence[str] | str) -> None:
+        self._ensure_logged("aliases")
+        values = [value] if isinstance(value, str) else list(value)
+        for a in values:
             if a != "latest":
                 naming.check_alias(a)
-        self._aliases = list(value)
+        self._aliases = values
 
     @property
     def tags(self) -> list[str]:
+        """The version's tags; edit, then ``save()``. ArtifactNotLoggedError on a draft."""
+        self._ensure_logged("tags")
         return self._tags
 
     @tags.setter
-    def tags(self, value: Sequence[str]) -> None:
+    def tags(self, value: Sequence[str] | str) -> None:
+        self._ensure_logged("tags")
         self._tags = naming.clean_tags(value)
 
     @property
@@ -390,9 +416,8 @@ class Artifact:
 
     @property
     def file_count(self) -> int:
-        if self._record is not None:
-            return self._record.file_count
-        return len(self._loaded_manifest())
+        """Files and references in the version; ArtifactNotLoggedError on a draft (as W&B)."""
+        return self._ensure_logged("file_count").file_count
 
     def is_draft(self) -> bool:
         if self._record is None and self._logging is not None:
@@ -543,10 +568,15 @@ class Artifact:
     def new_file(
         self, name: str, mode: str = "x", encoding: str | None = None
     ) -> Iterator[IO[Any]]:
-        """Open a new file; when the ``with`` block ends it is added at ``name``."""
+        """Open a new file; when the ``with`` block ends it is added at ``name``.
+
+        With ``mode="x"`` (the default) a name already in the artifact raises
+        EntryConflictError before the block runs; with ``"w"`` the new file replaces it.
+        """
         manifest = self._ensure_draft("new_file")
         entry_name = normalize_entry_path(name)
-        if entry_name in manifest:
+        replace = "x" not in mode
+        if entry_name in manifest and not replace:
             raise EntryConflictError(f"a file named {entry_name!r} is already in this artifact")
         if not set(mode) <= set("xwbt+") or not ({"x", "w"} & set(mode)):
             raise ValidationError(f"new_file mode {mode!r}: use a writing mode such as 'x' or 'w'")
@@ -554,7 +584,7 @@ class Artifact:
         try:
             with open(path, mode, encoding=encoding) as f:
                 yield f
-            self.add_file(str(path), name=entry_name)
+            self.add_file(str(path), name=entry_name, overwrite=replace)
         finally:  # added or not (the block raised), the scratch file goes
             path.unlink(missing_ok=True)
             self._added_local.pop(str(path), None)
@@ -627,7 +657,8 @@ class Artifact:
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
         """Store a rich object (Table, Image, …) at ``name``: ``name.<kind>.json`` + its media.
 
-        Returns the entry of the JSON file. Raises ValueError for an unsupported object.
+        Returns the entry of the JSON file. Raises UnsupportedObjectError (a TypeError, as in
+        W&B) for an object that is not a supported media type.
         """
         self._ensure_draft("add")
         from cairn import media
@@ -685,7 +716,12 @@ class Artifact:
         self._added_local = {k: v for k, v in self._added_local.items() if v not in gone}
 
     def get_entry(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
-        """The entry at ``name``; KeyError (EntryNotFoundError) if there is none."""
+        """The entry at ``name`` of a logged version.
+
+        Raises ArtifactNotLoggedError on a draft (as W&B) and KeyError (EntryNotFoundError) if
+        there is no such entry.
+        """
+        self._ensure_logged("get_entry")
         path = normalize_entry_path(name)
         if self._manifest is None and self._record is not None:
             assert self._backend is not None
@@ -722,10 +758,22 @@ class Artifact:
 
         Bad input and conflicts (a collection of another type) are raised here, at the call,
         before anything runs in the background. Returns (version id, aliases, tags).
+        A logged version is logged again (its manifest, in its own project), which resolves to
+        that same version, as in W&B.
         """
-        self._ensure_draft("log_artifact")
-        all_aliases = naming.clean_aliases([*self._aliases, *(aliases or [])])
-        all_tags = naming.clean_tags([*self._tags, *(tags or [])])
+        if self._record is not None and distributed_id is None:
+            r = self._record
+            if (r.entity, r.project) != (run.entity, run.project):
+                raise ValidationError(
+                    f"artifact {self.qualified_name} belongs to {r.entity}/{r.project}; it "
+                    f"cannot be logged to {run.entity}/{run.project}"
+                )
+        else:
+            self._ensure_draft("log_artifact")
+        # Only the given ones: a draft has none of its own (the setters need a logged version)
+        # and a logged version keeps those it has.
+        all_aliases = naming.clean_aliases(aliases)
+        all_tags = naming.clean_tags(tags)
         metadata = naming.clean_metadata(self._metadata)
         version_id = run._backend.begin_version(
             VersionSpec(
@@ -783,7 +831,8 @@ class Artifact:
         except BaseException:
             with contextlib.suppress(CairnError):
                 backend.abort_version(version_id)
-            self._final = False  # nothing was committed: the draft can be fixed and logged again
+            if self._record is None:  # nothing committed: the draft can be fixed and logged again
+                self._final = False
             raise
         self._bind(record, backend, settings)
         self._cleanup_staging()
@@ -801,6 +850,10 @@ class Artifact:
         With ``background``, uploading and committing run in the run's worker thread and this
         returns at once; ``wait()`` (or any attribute of the logged version) blocks until done.
         """
+        if self._logging is not None:
+            self.wait()  # logged again while the first log runs: that version is the answer
+        if self._record is not None:
+            self._loaded_manifest()  # a fetched version: its manifest is what is logged again
         version_id, all_aliases, all_tags = self._prepare_log(run, aliases, tags)
         if background:
             self._logging = run._submit(
@@ -848,9 +901,12 @@ class Artifact:
     def wait(self, timeout: int | None = None) -> Artifact:
         """Block until a background log has committed; re-raise its error if it failed.
 
-        Raises TimeoutError if ``timeout`` seconds pass first.
+        Raises TimeoutError if ``timeout`` seconds pass first, and ArtifactNotLoggedError on a
+        draft that was never logged (there is nothing to wait for, as in W&B).
         """
         logging = self._logging
+        if logging is None and self._record is None:
+            raise ArtifactNotLoggedError("wait")
         if logging is not None:
             try:
                 logging.result(timeout=timeout)
@@ -881,6 +937,8 @@ class Artifact:
         assert self._backend is not None
         aliases = tuple(naming.clean_aliases(self._aliases))
         record = self._record
+        # `latest` is sent only when it was added or removed, as the spec's example does.
+        had_latest, has_latest = "latest" in record.aliases, "latest" in self._aliases
         change = VersionUpdate(
             description=self._description,
             clear_description=self._description is None,
@@ -888,6 +946,7 @@ class Artifact:
             aliases=None if record.is_link else aliases,
             tags=tuple(naming.clean_tags(self._tags)),
             ttl_seconds=self._ttl_wire() if self._ttl_changed else None,
+            latest=None if record.is_link or has_latest == had_latest else has_latest,
         )
         # A linked artifact's aliases are its portfolio's and the rest is the source's: the
         # source is written only if that changed (a registry member may not write it).
@@ -1034,10 +1093,14 @@ class Artifact:
         }
 
     # -- reading files ---------------------------------------------------------------------------
-    def _default_root(self) -> Path:
+    def _default_root(self, include_version: bool = True) -> Path:
+        """``<artifact_dir>/<collection>:vN`` (``-`` for ``:`` on Windows), absolute; without
+        the version for ``checkout()``, whose one working copy follows the collection."""
         settings = self._settings or self._local_settings()
-        name = self.name.replace(":", "-") if os.name == "nt" else self.name
-        return settings.artifact_dir / name
+        name = self.name if include_version else self._name
+        if os.name == "nt":
+            name = name.replace(":", "-")
+        return (settings.artifact_dir / name).absolute()
 
     def _download_entries(
         self,
@@ -1049,7 +1112,8 @@ class Artifact:
     ) -> dict[str, str]:
         self._ensure_logged("download")
         assert self._backend is not None and self._settings is not None
-        target = Path(root) if root is not None else self._default_root()
+        # Absolute, as W&B returns them: a later chdir cannot make the answer point elsewhere.
+        target = Path(root).absolute() if root is not None else self._default_root()
         return transfer.download(
             self._loaded_manifest(),
             paths,
@@ -1068,9 +1132,10 @@ class Artifact:
         skip_cache: bool | None = None,
         path_prefix: str | os.PathLike[str] | None = None,
     ) -> str:
-        """Download the files (under ``path_prefix``, if given) into ``root``; returns root."""
+        """Download the files (under ``path_prefix``, if given) into ``root``; returns the
+        absolute path of root (default ``<artifact_dir>/<collection>:vN``)."""
         self._ensure_logged("download")
-        target = Path(root) if root is not None else self._default_root()
+        target = Path(root).absolute() if root is not None else self._default_root()
         manifest = self._loaded_manifest()
         prefix = os.fspath(path_prefix) if path_prefix is not None else ""
         paths = [p for p in manifest.entries if p.startswith(prefix)]
@@ -1083,9 +1148,10 @@ class Artifact:
         return str(target)
 
     def checkout(self, root: str | None = None) -> str:
-        """Make ``root`` hold exactly this artifact's files (others are deleted)."""
+        """Make ``root`` hold exactly this artifact's files (others are deleted); returns its
+        absolute path (default ``<artifact_dir>/<collection>``: one working copy)."""
         self._ensure_logged("checkout")
-        target = Path(root) if root is not None else self._default_root()
+        target = Path(root).absolute() if root is not None else self._default_root(False)
         self.download(root=target)
         transfer.remove_extra(self._loaded_manifest(), target)
         return str(target)
@@ -1103,7 +1169,7 @@ class Artifact:
         )
 
     def file(self, root: str | None = None) -> str:
-        """Download a single-file artifact; returns the file's path."""
+        """Download a single-file artifact; returns the file's absolute path."""
         record = self._ensure_logged("file")
         if record.file_count != 1:
             raise ValidationError(
@@ -1124,7 +1190,7 @@ class Artifact:
     def __repr__(self) -> str:
         if self._record is None:
             return f"<Artifact {self._name} (draft, type={self._type})>"
-        return f"<Artifact {self.qualified_name}:{self._record.version} (type={self._type})>"
+        return f"<Artifact {self.qualified_name} (type={self._type})>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Artifact):

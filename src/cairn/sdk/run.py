@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -132,6 +133,9 @@ class Run:
         elif isinstance(artifact_or_name, str):
             from cairn.sdk.api import resolve_path
 
+            # A name this run is still logging in the background means that version: let
+            # those logs finish first (their errors stay for wait() and finish()).
+            futures_wait([fut for _, fut in self._pending])
             art = resolve_path(
                 self._backend,
                 self._settings,

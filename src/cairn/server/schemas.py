@@ -69,6 +69,7 @@ class UpdateIn(_In):
     tags: list[str] | None = None
     clear_description: bool = False
     ttl_seconds: int | None = None
+    latest: bool | None = None
 
 
 class FilesQueryIn(_In):

@@ -74,6 +74,7 @@ def update_version(version_id: str, body: UpdateIn, svc: Caller) -> dict[str, An
         tags=tuple(body.tags) if body.tags is not None else None,
         clear_description=body.clear_description,
         ttl_seconds=body.ttl_seconds,
+        latest=body.latest,
     )
     return svc.update_version(version_id, change).to_wire()
 
