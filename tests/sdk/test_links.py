@@ -37,7 +37,7 @@ def test_a_linked_artifact_is_the_portfolios_version_of_the_source(
     assert linked.is_link and not source.is_link
     assert linked.name == "best-models:v0"
     assert linked.version == "v0"
-    assert linked.qualified_name == f"{source.entity}/{project}/best-models"
+    assert linked.qualified_name == f"{source.entity}/{project}/best-models:v0"
     assert linked.entity == source.entity and linked.project == project
     assert linked.collection.name == "best-models"
     assert not linked.collection.is_sequence()
@@ -46,7 +46,7 @@ def test_a_linked_artifact_is_the_portfolios_version_of_the_source(
     assert linked.source_version == "v1"
     assert linked.source_entity == source.entity
     assert linked.source_project == project
-    assert linked.source_qualified_name == f"{source.entity}/{project}/mnist"
+    assert linked.source_qualified_name == f"{source.entity}/{project}/mnist:v1"
     assert linked.source_collection.name == "mnist"
     assert linked.source_collection.is_sequence()
     assert linked.source_artifact.id == source.id
@@ -64,15 +64,15 @@ def test_every_target_path_form(cairn_env: CairnEnv, project: str) -> None:
     source = _log(cairn_env, project, "m", b"weights")
     entity = source.entity
     other = f"{project}-other"
-    assert source.link("p1").qualified_name == f"{entity}/{project}/p1"
-    assert source.link(f"{other}/p2").qualified_name == f"{entity}/{other}/p2"
-    assert source.link(f"{entity}/{other}/p3").qualified_name == f"{entity}/{other}/p3"
+    assert source.link("p1").qualified_name == f"{entity}/{project}/p1:v0"
+    assert source.link(f"{other}/p2").qualified_name == f"{entity}/{other}/p2:v0"
+    assert source.link(f"{entity}/{other}/p3").qualified_name == f"{entity}/{other}/p3:v0"
     legacy = source.link(f"model-registry/{project}")
     assert legacy.project == "wandb-registry-model"
     again = source.link(f"{entity}/model-registry/{project}")
     assert (again.qualified_name, again.version) == (legacy.qualified_name, "v0")
     reg = source.link(f"wandb-registry-{project}/cars")
-    assert reg.qualified_name == f"{entity}/wandb-registry-{project}/cars"
+    assert reg.qualified_name == f"{entity}/wandb-registry-{project}/cars:v0"
     assert source.link(f"{entity}/wandb-registry-{project}/trucks").collection.name == "trucks"
     with pytest.raises(ValueError, match="too many parts"):
         source.link("a/b/c/d")

@@ -106,7 +106,7 @@ def test_gc_expires_due_versions_but_not_linked_ones(
         _log(project, art)
     linked.link("best")
     # The TTL counts from creation on the store's clock (this machine's): let it pass.
-    deadline = due.created_at + timedelta(seconds=1.5)
+    deadline = datetime.fromisoformat(due.created_at) + timedelta(seconds=1.5)
     while datetime.now(UTC) < deadline:
         time.sleep(0.1)
     admin: dict[str, str] = {}

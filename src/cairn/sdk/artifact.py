@@ -244,7 +244,7 @@ class Artifact:
     def source_qualified_name(self) -> str:
         r = self._ensure_logged("source_qualified_name")
         if r.is_link:
-            return f"{r.source_entity}/{r.source_project}/{r.source_collection}"
+            return f"{r.source_entity}/{r.source_project}/{r.source_collection}:v{r.source_index}"
         return self.qualified_name
 
     @property
