@@ -113,3 +113,13 @@ class VisibilityIn(_In):
 class ReclaimIn(_In):
     grace_seconds: float = Field(default=86_400.0, ge=0)
     repack_below: float = Field(default=0.5, ge=0, le=1)
+
+
+# -- what a run records (cairn.core.run_data) -------------------------------------------------
+class RunUpdateIn(_In):
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+    exit_code: int | None = None
