@@ -9,6 +9,7 @@ Summary and config are JSON on the run row; tags are rows of ``run_tags`` (filte
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from cairn import naming
 from cairn.core import run_filters
 from cairn.core.db import models as m
+from cairn.core.db.bulk import bulk_insert
 from cairn.errors import ValidationError
 from cairn.records import RunRecord, RunUpdate
 
@@ -60,7 +62,9 @@ def _row_text(row: object) -> tuple[int, str]:
     try:
         return step, json.dumps(row, allow_nan=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"history row at step {step} is not JSON-serialisable: {exc}") from None
+        raise ValidationError(
+            f"history row at step {step} is not JSON-serialisable: {exc}"
+        ) from None
 
 
 def check_tags(tags: object) -> tuple[str, ...]:
@@ -102,7 +106,7 @@ class RunData:
                 is not JSON, bad tags or notes.
         """
         rows = [_row_text(r) for r in change.history]
-        if any(b[0] <= a[0] for a, b in zip(rows, rows[1:], strict=False)):
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(rows)):
             raise ValidationError("history rows must be in increasing _step order")
         summary = _json_dict(change.summary, "summary") if change.summary is not None else None
         config = naming.clean_metadata(change.config) if change.config is not None else None
@@ -118,9 +122,10 @@ class RunData:
             )
             fresh = [(step, text) for step, text in rows if last is None or step > last]
             if fresh:
-                s.execute(
-                    m.RunHistoryRow.__table__.insert(),
-                    [{"run_id": run.id, "step": step, "row": text} for step, text in fresh],
+                bulk_insert(
+                    s,
+                    m.RunHistoryRow,
+                    ({"run_id": run.id, "step": step, "row": text} for step, text in fresh),
                 )
             if summary is not None:
                 run.summary = summary
@@ -128,10 +133,7 @@ class RunData:
                 run.config = config
             if tags is not None:
                 s.execute(delete(m.RunTag).where(m.RunTag.run_id == run.id))
-                if tags:
-                    s.execute(
-                        m.RunTag.__table__.insert(), [{"run_id": run.id, "tag": t} for t in tags]
-                    )
+                bulk_insert(s, m.RunTag, ({"run_id": run.id, "tag": t} for t in tags))
             if change.notes is not None:
                 run.notes = change.notes
             if change.exit_code is not None:
@@ -212,9 +214,7 @@ class RunData:
             # Filters on JSON fields are decided here, so read candidates in pages until a
             # page of matches is full.
             for run in s.scalars(q.execution_options(yield_per=200)):
-                tags = list(
-                    s.scalars(select(m.RunTag.tag).where(m.RunTag.run_id == run.id))
-                )
+                tags = list(s.scalars(select(m.RunTag.tag).where(m.RunTag.run_id == run.id)))
                 if run_filters.matches(run_filters.document(run, tags), flt):
                     out.append(self.service._run_record(s, run))
                     if len(out) == limit:

@@ -191,7 +191,9 @@ def _column_clause(key: str, cond: Any) -> ColumnElement[bool] | None:
     if not isinstance(cond, str):
         return None
     if key == "tags":
-        return exists(select(m.RunTag.run_id).where(m.RunTag.run_id == m.Run.id, m.RunTag.tag == cond))
+        return exists(
+            select(m.RunTag.run_id).where(m.RunTag.run_id == m.Run.id, m.RunTag.tag == cond)
+        )
     return _COLUMNS[key] == cond if key in _COLUMNS else None
 
 
