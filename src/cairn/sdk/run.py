@@ -598,7 +598,12 @@ class _PreInit:
     def _fail(self, *args: Any) -> Any:
         raise ValidationError(f"call cairn.init() before using cairn.{self._name}")
 
-    __getattr__ = __getitem__ = __setattr__ = __setitem__ = __contains__ = __iter__ = _fail
+    __getitem__ = __setattr__ = __setitem__ = __contains__ = __iter__ = _fail
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):  # probes such as copy's and IPython's are not uses
+            raise AttributeError(key)
+        return self._fail()
 
     def __repr__(self) -> str:
         return f"<cairn.{self._name}: no run yet, call cairn.init()>"
