@@ -34,7 +34,7 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     write(tmp_path / "bicycle-data.h5", os.urandom(2048))
     write(tmp_path / "images" / "cat.png", b"cat")
     write(tmp_path / "images" / "dog.png", b"dog")
-    (code,) = blocks("python")
+    code = blocks("python")[0]
     exec(compile(code, "README.md", "exec"), {})
     art = cairn.Api().artifact("bikes/bike-dataset:prod")
     assert art.version == "v0"
@@ -47,6 +47,19 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
         "notes.txt",
     ]
     assert (tmp_path / "artifacts" / "bike-dataset:v0" / "notes.txt").read_text() == "hello"
+
+
+def test_readme_training_script_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = blocks("python")[1]
+    assert "run.log(" in code and "log_artifact(" in code
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "finished 0.2 0.9"
+    assert lines[1] == "{'_step': 4, 'loss': 0.2}"
+    assert lines[2].startswith("['") and lines[3] == "True"
+    run = cairn.Api().runs("mnist")[0]
+    assert [r["epoch"] for r in run.scan_history()] == [0, 1, 2, 3, 4]
+    assert run.config == {"lr": 0.01, "epochs": 5, "layers": [64, 32]}
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
