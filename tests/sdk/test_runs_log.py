@@ -214,3 +214,11 @@ def test_resume_continues_after_the_last_step(cairn_env: CairnEnv, project: str)
         again.log({"x": 2})
     rows = _metrics(wandb.Api().run(run.path).history(pandas=False))
     assert rows == [{"x": i, "_step": i} for i in range(3)]
+
+
+def test_a_config_of_many_keys_is_kept(cairn_env: CairnEnv, project: str) -> None:
+    # Trainers log a few hundred config keys: more than artifact metadata may have.
+    config = {f"k{i}": i for i in range(300)}
+    with wandb.init(project=project, config=config) as run:
+        run.config.update({f"late{i}": i for i in range(150)})
+    assert wandb.Api().run(run.path).config == {**config, **{f"late{i}": i for i in range(150)}}

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cairn import naming
 from cairn.core import run_filters
 from cairn.core.db import models as m
 from cairn.core.db.bulk import bulk_insert
@@ -109,7 +108,7 @@ class RunData:
         if any(b[0] <= a[0] for a, b in itertools.pairwise(rows)):
             raise ValidationError("history rows must be in increasing _step order")
         summary = _json_dict(change.summary, "summary") if change.summary is not None else None
-        config = naming.clean_metadata(change.config) if change.config is not None else None
+        config = _json_dict(change.config, "config") if change.config is not None else None
         tags = check_tags(change.tags) if change.tags is not None else None
         if change.notes is not None and (
             not isinstance(change.notes, str) or len(change.notes) > MAX_NOTES_LEN

@@ -275,7 +275,7 @@ def _start(
     if resume == "must" and run_id is None:
         raise ValidationError("resume='must' needs the id of the run to resume (id=...)")
     exists = False
-    if run_id is not None and resume is not None:
+    if run_id is not None:
         try:
             backend.get_run(entity, project, run_id)
             exists = True
@@ -286,19 +286,15 @@ def _start(
                 ) from None
         if exists and resume == "never":
             raise ConflictError(f"resume='never': run {entity}/{project}/{run_id} exists")
+    # Config goes with the update below, not create_run: W&B configs often have more keys
+    # than artifact metadata may.
     record = backend.create_run(
-        entity,
-        project,
-        run_id=run_id,
-        name=name,
-        job_type=job_type,
-        group=group,
-        config=config or None,
+        entity, project, run_id=run_id, name=name, job_type=job_type, group=group, config=None
     )
     # A resumed run keeps its config; what this init() passes is added to it.
     merged = Config(record.config)
-    if config and merged.as_dict() != config:
-        merged.update(config, allow_val_change=allow_val_change)
+    if config:
+        merged.update(config, allow_val_change=allow_val_change or not exists)
     change = RunUpdate(
         config=merged.as_dict() if merged.as_dict() != record.config else None,
         tags=tags,
