@@ -146,8 +146,8 @@ def test_tags_notes_group_and_job_type_read_back(cairn_env: CairnEnv, project: s
     ) as run:
         run.tags = (*run.tags, "extra")
         run.notes = "first try, edited"
-    got = wandb.Api().run(run.path)
-    assert set(got.tags) == {"baseline", "v1", "extra"}
+    got = wandb.Api().run(f"{run.entity}/{project}/runs/{run.id}")  # W&B's URL form
+    assert got.tags == ["baseline", "v1", "extra"]
     assert got.notes == "first try, edited"
     assert (got.group, got.job_type) == ("g", "train")
 

@@ -77,7 +77,9 @@ def check_tags(tags: object) -> tuple[str, ...]:
 
 def record_extras(s: Session, run: m.Run) -> dict[str, Any]:
     """The fields of a :class:`RunRecord` this module keeps."""
-    tags = s.scalars(select(m.RunTag.tag).where(m.RunTag.run_id == run.id).order_by(m.RunTag.tag))
+    tags = s.scalars(
+        select(m.RunTag.tag).where(m.RunTag.run_id == run.id).order_by(m.RunTag.position)
+    )
     last = s.scalar(select(func.max(m.RunHistoryRow.step)).where(m.RunHistoryRow.run_id == run.id))
     return {
         "tags": tuple(tags),
@@ -132,7 +134,11 @@ class RunData:
                 run.config = config
             if tags is not None:
                 s.execute(delete(m.RunTag).where(m.RunTag.run_id == run.id))
-                bulk_insert(s, m.RunTag, ({"run_id": run.id, "tag": t} for t in tags))
+                bulk_insert(
+                    s,
+                    m.RunTag,
+                    ({"run_id": run.id, "tag": t, "position": i} for i, t in enumerate(tags)),
+                )
             if change.notes is not None:
                 run.notes = change.notes
             if change.exit_code is not None:

@@ -220,8 +220,11 @@ class Api:
         raise CollectionNotFoundError(f"no artifacts of type {type_name!r} in this project")
 
     def run(self, path: str) -> Run:
-        """A run by ``entity/project/run_id`` (or ``project/run_id``, or ``run_id``)."""
+        """A run by ``entity/project/run_id`` (or ``project/run_id``, or ``run_id``; W&B's
+        ``entity/project/runs/run_id`` too)."""
         parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[2] == "runs":
+            del parts[2]
         if len(parts) > 3 or not all(parts):
             raise ValidationError(f"run path {path!r}: use 'entity/project/run_id'")
         run_id = parts[-1]

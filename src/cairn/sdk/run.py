@@ -172,8 +172,9 @@ class Run:
         return 0 if self._record.last_step is None else self._record.last_step + 1
 
     @property
-    def tags(self) -> tuple[str, ...]:
-        return self._tags
+    def tags(self) -> tuple[str, ...] | list[str]:
+        """A tuple on a running run, a list on one read through the Api (W&B's types)."""
+        return self._tags if self._active else list(self._tags)
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:

@@ -199,6 +199,7 @@ class RunTag(Base):
     __tablename__ = "run_tags"
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(256), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # tags keep the order given
 
 
 class Pack(Base):

@@ -38,6 +38,7 @@ def upgrade() -> None:
         "run_tags",
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("tag", sa.String(length=256), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_run_tags_run_id_runs"), ondelete="CASCADE"
         ),
