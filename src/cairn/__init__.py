@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cairn import config as _settings_module  # loaded here, so the name is taken back below
 from cairn import errors
 from cairn.errors import ArtifactFinalizedError, ArtifactNotLoggedError
 from cairn.media import (
@@ -29,8 +30,9 @@ from cairn.sdk.run import Run, finish, log, log_artifact, use_artifact
 from cairn.version import __version__
 
 # ``cairn.config`` is the current run's config, as ``wandb.config`` is; the settings module of
-# that name stays importable (``from cairn.config import Settings``) through sys.modules.
-del globals()["config"]
+# that name stays importable (``from cairn.config import Settings``) through sys.modules, but
+# ``import cairn.config as x`` would get the run's config.
+del globals()["config"], _settings_module
 
 __all__ = [
     "Api",
