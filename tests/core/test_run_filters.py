@@ -62,3 +62,29 @@ def test_matches(flt: dict[str, Any], expected: bool) -> None:
 def test_malformed_filters_are_refused(flt: Any) -> None:
     with pytest.raises(ValidationError):
         check(flt)
+
+
+def test_number_filters_on_json_fields_narrow_in_sql(tmp_path: Any) -> None:
+    from sqlalchemy import func, select
+
+    from cairn.backend.local import LocalBackend
+    from cairn.core.db import models as m
+    from cairn.core.run_filters import sql_prefilter
+    from cairn.records import RunUpdate
+
+    backend = LocalBackend(tmp_path)
+    try:
+        for i in range(5):
+            r = backend.create_run(
+                "me", "p", run_id=None, name=None, job_type=None, group=None, config={"lr": i}
+            )
+            backend.update_run("me", "p", r.id, RunUpdate(summary={"acc": i / 10}))
+        flt = {"config.lr": {"$gte": 2}, "summary_metrics.acc": {"$lt": 0.4}}
+        with backend.db.read() as s:
+            count = s.scalar(
+                select(func.count()).select_from(m.Run).where(*sql_prefilter(flt, "sqlite"))
+            )
+        assert count == 2  # lr 2 and 3: decided by the database, not by reading every run
+        assert [r.config["lr"] for r in backend.list_runs("me", "p", filters=flt)[0]] == [3, 2]
+    finally:
+        backend.close()

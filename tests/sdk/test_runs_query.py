@@ -68,3 +68,15 @@ def test_malformed_filters_are_refused(cairn_env: CairnEnv, project: str) -> Non
         list(wandb.Api().runs(project, filters={"config.lr": {"$near": 1}}))
     with pytest.raises(ValidationError, match=r"\$or"):
         list(wandb.Api().runs(project, filters={"$or": {"state": "finished"}}))
+
+
+def test_json_filters_tolerate_mixed_types_and_lists(cairn_env: CairnEnv, project: str) -> None:
+    # Number comparisons go to SQL too: a string or a list at the same key must neither break
+    # the query (PostgreSQL casts) nor hide a run that matches through a list item.
+    for name, lr in (("num", 0.5), ("text", "auto"), ("listed", [0.01, 0.5]), ("flag", True)):
+        with wandb.init(project=project, name=name, config={"lr": lr}):
+            pass
+    assert sorted(_names(project, {"config.lr": {"$gt": 0.1}})) == ["listed", "num"]
+    assert sorted(_names(project, {"config.lr": 0.5})) == ["listed", "num"]
+    assert _names(project, {"config.lr": "auto"}) == ["text"]
+    assert _names(project, {"config.lr": True}) == ["flag"]

@@ -211,7 +211,10 @@ class RunData:
             raise ValidationError("limit must be at least 1")
         with self.service.db.read() as s:
             proj = self.service._readable_project(s, entity, project)
-            q = select(m.Run).where(m.Run.project_id == proj.id, *run_filters.sql_prefilter(flt))
+            dialect = s.get_bind().dialect.name
+            q = select(m.Run).where(
+                m.Run.project_id == proj.id, *run_filters.sql_prefilter(flt, dialect)
+            )
             if after is not None:
                 q = q.where(m.Run.id < after if newest_first else m.Run.id > after)
             q = q.order_by(m.Run.id.desc() if newest_first else m.Run.id)

@@ -9,7 +9,8 @@ items does, as in MongoDB.
 
 :func:`sql_prefilter` turns the parts that are plain columns into SQL, so the database narrows
 the candidates; :func:`matches` then decides every run exactly (JSON fields are compared in
-Python, which is the same on SQLite and PostgreSQL).
+Python, which is the same on SQLite and PostgreSQL; number and string comparisons on top-level
+config and summary keys are also put in SQL, to narrow the candidates).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, Float, case, cast, exists, func, literal, or_, select
 
 from cairn.core.db import models as m
 from cairn.errors import ValidationError
@@ -197,15 +198,74 @@ def _column_clause(key: str, cond: Any) -> ColumnElement[bool] | None:
     return _COLUMNS[key] == cond if key in _COLUMNS else None
 
 
-def sql_prefilter(filters: Mapping[str, Any]) -> list[ColumnElement[bool]]:
-    """SQL conditions every matching run meets (a superset of the matches: ``matches`` decides)."""
+_JSON_FIELDS: dict[str, Any] = {
+    "config": m.Run.config,
+    "summary_metrics": m.Run.summary,
+    "summary": m.Run.summary,
+}
+_SQL_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "$eq": lambda a, b: a == b,
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
+
+
+def _json_type(column: Any, key: str, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.json_typeof(column.op("->")(literal(key)))
+    return func.json_type(column, f'$."{key}"')
+
+
+def _json_scalar(column: Any, key: str, kind: str, dialect: str) -> Any:
+    """The value at top-level ``key`` of a JSON column when it is a JSON ``kind`` ("number"
+    or "string"), else NULL (so a comparison with it is never true)."""
+    typed = _json_type(column, key, dialect)
+    if dialect == "postgresql":
+        text = column.op("->>")(literal(key))
+        return case((typed == kind, cast(text, Float) if kind == "number" else text))
+    kinds = ("integer", "real") if kind == "number" else ("text",)
+    return case((typed.in_(kinds), func.json_extract(column, f'$."{key}"')))
+
+
+def _json_clause(key: str, cond: Any, dialect: str) -> list[ColumnElement[bool]]:
+    """Number and string comparisons on a top-level config or summary key, in SQL. Anything
+    else (dotted keys, which may name nested or dotted keys; booleans) is left to
+    :func:`matches`, and so are list values (a list matches when one of its items does)."""
+    head, _, name = key.partition(".")
+    column = _JSON_FIELDS.get(head)
+    if column is None or not name or "." in name or '"' in name:
+        return []
+    if dialect not in ("sqlite", "postgresql"):
+        return []
+    ops = dict(cond) if isinstance(cond, Mapping) else {"$eq": cond}
+    is_list = _json_type(column, name, dialect) == "array"
+    out: list[ColumnElement[bool]] = []
+    for op, arg in ops.items():
+        if op not in _SQL_COMPARE or isinstance(arg, bool):
+            continue
+        if isinstance(arg, (int, float)):
+            value = _json_scalar(column, name, "number", dialect)
+        elif isinstance(arg, str):
+            value = _json_scalar(column, name, "string", dialect)
+        else:
+            continue
+        out.append(or_(_SQL_COMPARE[op](value, arg), is_list))
+    return out
+
+
+def sql_prefilter(filters: Mapping[str, Any], dialect: str = "") -> list[ColumnElement[bool]]:
+    """SQL conditions every matching run meets (a superset of the matches: ``matches``
+    decides). ``dialect`` (``sqlite``, ``postgresql``) allows conditions on JSON fields."""
     out: list[ColumnElement[bool]] = []
     for key, cond in filters.items():
         if key == "$and":
             for sub in cond:
-                out.extend(sql_prefilter(sub))
+                out.extend(sql_prefilter(sub, dialect))
         elif not key.startswith("$"):
             clause = _column_clause(key, cond)
             if clause is not None:
                 out.append(clause)
+            out.extend(_json_clause(key, cond, dialect))
     return out
