@@ -135,6 +135,7 @@ class RunUpdate(_Wire):
     tags: tuple[str, ...] | None = None
     notes: str | None = None
     exit_code: int | None = None
+    state: str | None = None  # "running" again when a finished run is resumed
 
     _tuples = ("history", "tags")
 

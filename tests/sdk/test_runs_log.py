@@ -208,6 +208,8 @@ def test_resume_continues_after_the_last_step(cairn_env: CairnEnv, project: str)
         run.log({"x": 0})
         run.log({"x": 1})
     with wandb.init(project=project, id="resumable", resume="allow") as again:
+        assert again.resumed and not run.resumed
+        assert wandb.Api().run(run.path).state == "running"
         assert again.step == 2
         assert again.config.lr == 0.1
         assert again.summary["x"] == 1

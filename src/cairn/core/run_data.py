@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cairn.core.service import Service
 
 MAX_TAG_LEN = 256
+STATES = ("running", "finished", "failed", "crashed")
 MAX_NOTES_LEN = 65536
 
 
@@ -116,6 +117,8 @@ class RunData:
             not isinstance(change.notes, str) or len(change.notes) > MAX_NOTES_LEN
         ):
             raise ValidationError(f"notes must be a string of at most {MAX_NOTES_LEN} characters")
+        if change.state is not None and change.state not in STATES:
+            raise ValidationError(f"run state {change.state!r} is not one of {', '.join(STATES)}")
         with self.service.db.write() as s:
             run = self.service._run(s, entity, project, run_id, "write")
             last = s.scalar(
@@ -143,6 +146,11 @@ class RunData:
                 run.notes = change.notes
             if change.exit_code is not None:
                 run.exit_code = change.exit_code
+            if change.state is not None:
+                run.state = change.state
+                if change.state == "running":
+                    run.finished_at = None
+                    run.exit_code = None
             return len(fresh)
 
     def history_text(

@@ -295,10 +295,12 @@ def _start(
     merged = Config(record.config)
     if config:
         merged.update(config, allow_val_change=allow_val_change or not exists)
+    reopen = exists and record.state != "running"
     change = RunUpdate(
         config=merged.as_dict() if merged.as_dict() != record.config else None,
         tags=tags,
         notes=notes,
+        state="running" if reopen else None,
     )
     if change != RunUpdate():
         backend.update_run(entity, project, record.id, change)
@@ -307,5 +309,7 @@ def _start(
             config=merged.as_dict(),
             tags=tags if tags is not None else record.tags,
             notes=notes if notes is not None else record.notes,
+            state="running" if reopen else record.state,
+            exit_code=None if reopen else record.exit_code,
         )
-    return Run(record, backend, s, active=True, dir=run_dir)
+    return Run(record, backend, s, active=True, dir=run_dir, resumed=exists)

@@ -96,6 +96,7 @@ class Run:
         active: bool,
         disabled: bool = False,
         dir: str | None = None,
+        resumed: bool = False,
     ) -> None:
         self._record = record
         self._backend = backend
@@ -103,6 +104,7 @@ class Run:
         self._active = active
         self._disabled = disabled
         self._dir = dir
+        self.resumed = resumed  # W&B's: this init() continued a run that existed
         self._tags = tuple(record.tags)
         self._notes = record.notes
         self._summary_items: dict[str, Any] = dict(record.summary)

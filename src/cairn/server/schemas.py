@@ -123,3 +123,4 @@ class RunUpdateIn(_In):
     tags: list[str] | None = None
     notes: str | None = None
     exit_code: int | None = None
+    state: str | None = None

@@ -92,6 +92,7 @@ def update_run(
         tags=tuple(body.tags) if body.tags is not None else None,
         notes=body.notes,
         exit_code=body.exit_code,
+        state=body.state,
     )
     return {"stored": RunData(svc).update(entity, project, run_id, change)}
 
