@@ -59,7 +59,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     yield
     from cairn.sdk import context, run
 
-    run.finish()
+    run.finish_all_active_runs()  # reinit="create_new" runs too, not only the current one
     context.reset()
 
 

@@ -63,6 +63,19 @@ def test_readme_registry_example_runs(capsys: pytest.CaptureFixture[str]) -> Non
     ).read_bytes()
 
 
+def test_readme_training_script_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = [b for b in blocks("python") if "run.log(" in b]
+    assert "log_artifact(" in code
+    exec(compile(code, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "finished 0.2 0.9"
+    assert lines[1] == "{'_step': 4, 'loss': 0.2}"
+    assert lines[2].startswith("['") and lines[3] == "True"
+    run = cairn.Api().runs("mnist")[0]
+    assert [r["epoch"] for r in run.scan_history()] == [0, 1, 2, 3, 4]
+    assert run.config == {"lr": 0.01, "epochs": 5, "layers": [64, 32]}
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env.update(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cairn import config as _settings_module  # loaded here, so the name is taken back below
 from cairn import errors
 from cairn.errors import ArtifactFinalizedError, ArtifactNotLoggedError
 from cairn.media import (
@@ -25,8 +26,14 @@ from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.artifact_ttl import ArtifactTTL
 from cairn.sdk.entry import ArtifactManifestEntry
-from cairn.sdk.run import Run, finish, init, log_artifact, use_artifact
+from cairn.sdk.init import init
+from cairn.sdk.run import Run, finish, log, log_artifact, use_artifact
 from cairn.version import __version__
+
+# ``cairn.config`` is the current run's config, as ``wandb.config`` is; the settings module of
+# that name stays importable (``from cairn.config import Settings``) through sys.modules, but
+# ``import cairn.config as x`` would get the run's config.
+del globals()["config"], _settings_module
 
 __all__ = [
     "Api",
@@ -45,21 +52,28 @@ __all__ = [
     "Table",
     "Video",
     "__version__",
+    "config",
     "data_types",
     "errors",
     "finish",
     "init",
+    "log",
     "log_artifact",
     "run",
+    "summary",
     "use_artifact",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # ``cairn.run`` is the current run (or None), like ``wandb.run``: it changes over time,
-    # so it is looked up on each access rather than bound at import.
-    if name == "run":
-        from cairn.sdk.run import current_run
+    # ``cairn.run`` is the current run (or None), like ``wandb.run``; ``cairn.config`` and
+    # ``cairn.summary`` are its config and summary. They change over time, so they are looked
+    # up on each access rather than bound at import.
+    if name in ("run", "config", "summary"):
+        from cairn.sdk.run import current_run, pre_init
 
-        return current_run()
+        run = current_run()
+        if name == "run":
+            return run
+        return getattr(run, name) if run is not None else pre_init(name)
     raise AttributeError(f"module 'cairn' has no attribute {name!r}")

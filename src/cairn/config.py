@@ -1,6 +1,7 @@
 """Configuration: one explicit, frozen object, resolved once and passed down.
 
-Precedence: explicit arguments > ``CAIRN_*`` environment variables > the config file
+Precedence: explicit arguments > ``CAIRN_*`` environment variables > W&B's ``WANDB_*``
+variables of the same meaning (so a W&B script's environment works unchanged) > the config file
 (``CAIRN_CONFIG`` or ``<user config dir>/cairn/config.toml``, written by ``cairn login``) >
 defaults. Nothing here runs at import time.
 """
@@ -39,6 +40,33 @@ def _int(name: str, value: str) -> int:
     return out
 
 
+MODES = ("online", "offline", "disabled")
+# W&B's older spellings of its modes.
+_MODE_ALIASES = {"run": "online", "dryrun": "offline"}
+
+# The W&B variable read when Cairn's own is not set.
+WANDB_FALLBACKS = {
+    "CAIRN_PROJECT": "WANDB_PROJECT",
+    "CAIRN_ENTITY": "WANDB_ENTITY",
+    "CAIRN_MODE": "WANDB_MODE",
+    "CAIRN_SILENT": "WANDB_SILENT",
+    "CAIRN_ARTIFACT_DIR": "WANDB_ARTIFACT_DIR",
+    "CAIRN_CACHE_DIR": "WANDB_CACHE_DIR",
+}
+
+
+def check_mode(value: str) -> str:
+    """``online``, ``offline`` or ``disabled`` (W&B's ``run``/``dryrun`` accepted).
+
+    Raises:
+        ValidationError: any other value.
+    """
+    mode = _MODE_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if mode not in MODES:
+        raise ValidationError(f"mode {value!r}: use one of {', '.join(MODES)}")
+    return mode
+
+
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("CAIRN_CONFIG"):
@@ -74,6 +102,9 @@ class Settings:
     link_mode: str = "hardlink"  # "hardlink" (fall back to copy) or "copy"
     hash_workers: int = field(default_factory=lambda: max(4, (os.cpu_count() or 1) * 2))
     transfer_workers: int = 16
+    # "offline" logs to the embedded store even with a server configured; "disabled" makes
+    # runs no-ops (cairn.sdk.run).
+    mode: str = "online"
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -87,6 +118,9 @@ class Settings:
                 return overrides[key]
             if env.get(env_name):
                 return env[env_name]
+            wandb_name = WANDB_FALLBACKS.get(env_name)
+            if wandb_name and env.get(wandb_name):
+                return env[wandb_name]
             if file_values.get(key) is not None:
                 return file_values[key]
             return default
@@ -96,6 +130,7 @@ class Settings:
         silent = pick("silent", "CAIRN_SILENT", False)
         if isinstance(silent, str):
             silent = _bool("CAIRN_SILENT", silent)
+        mode = check_mode(str(pick("mode", "CAIRN_MODE", "online")))
         link_mode = pick("link_mode", "CAIRN_LINK_MODE", "hardlink")
         if link_mode not in ("hardlink", "copy"):
             raise ValidationError(f"CAIRN_LINK_MODE={link_mode!r}: use 'hardlink' or 'copy'")
@@ -110,6 +145,7 @@ class Settings:
             silent=bool(silent),
             artifact_dir=Path(pick("artifact_dir", "CAIRN_ARTIFACT_DIR", "artifacts")),
             link_mode=link_mode,
+            mode=mode,
         )
         workers = pick("transfer_workers", "CAIRN_TRANSFER_WORKERS")
         if workers is not None:

@@ -127,12 +127,35 @@ class RunRecord(_Wire):
     state: str
     created_at: datetime
     finished_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    notes: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    exit_code: int | None = None
+    last_step: int | None = None  # the highest history step stored, None before any
 
     _datetimes = ("created_at", "finished_at")
+    _tuples = ("tags",)
 
     @property
     def path(self) -> str:
         return f"{self.entity}/{self.project}/{self.id}"
+
+
+@dataclass(frozen=True)
+class RunUpdate(_Wire):
+    """What a running script sends its run: history rows to append (each with its ``_step``),
+    and whatever else changed. ``None`` leaves a field as it is; ``summary`` and ``config``
+    replace the stored ones whole."""
+
+    history: tuple[dict[str, Any], ...] = ()
+    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    tags: tuple[str, ...] | None = None
+    notes: str | None = None
+    exit_code: int | None = None
+    state: str | None = None  # "running" again when a finished run is resumed
+
+    _tuples = ("history", "tags")
 
 
 @dataclass(frozen=True)

@@ -285,11 +285,14 @@ def test_module_level_functions_use_current_run(cairn_env: CairnEnv, project: st
     assert [r.id for r in got.used_by()] == [run_id]
 
 
-def test_init_finishes_previous_run(cairn_env: CairnEnv, project: str) -> None:
+def test_init_with_finish_previous_finishes_the_active_run(
+    cairn_env: CairnEnv, project: str
+) -> None:
     first = wandb.init(project=project)
-    second = wandb.init(project=project)
+    second = wandb.init(project=project, reinit="finish_previous")
     assert wandb.run is second
     assert first.id != second.id
+    assert wandb.Api().run(first.path).state == "finished"
     wandb.finish()
     assert wandb.run is None
 

@@ -17,6 +17,7 @@ from cairn.records import (
     CollectionRecord,
     RegistryRecord,
     RunRecord,
+    RunUpdate,
     StorageReport,
     TypeRecord,
     VersionRecord,
@@ -81,6 +82,29 @@ class Backend(Protocol):
     def run_versions(
         self, entity: str, project: str, run_id: str, *, used: bool
     ) -> list[VersionRecord]: ...
+
+    # what a run records (history, summary, config, tags, notes, exit code)
+    def update_run(self, entity: str, project: str, run_id: str, change: RunUpdate) -> int: ...
+    def run_history(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        min_step: int,
+        max_step: int | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+    def list_runs(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: dict[str, Any] | None,
+        newest_first: bool,
+        after: int | None,
+        limit: int,
+    ) -> tuple[list[RunRecord], int | None]: ...
 
     # the commit protocol
     def begin_version(self, spec: VersionSpec) -> str: ...

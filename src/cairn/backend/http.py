@@ -56,6 +56,7 @@ from cairn.records import (
     CollectionRecord,
     RegistryRecord,
     RunRecord,
+    RunUpdate,
     StorageReport,
     TypeRecord,
     VersionRecord,
@@ -350,6 +351,52 @@ class HttpBackend:
             params={"used": "true" if used else "false"},
         )
         return [VersionRecord.from_wire(v) for v in out["versions"]]
+
+    # -- what a run records --------------------------------------------------------------------
+    def update_run(self, entity: str, project: str, run_id: str, change: RunUpdate) -> int:
+        # Encoded here, not by httpx: history keeps NaN and infinities, as W&B's does.
+        body = json.dumps(change.to_wire(), allow_nan=True, separators=(",", ":"))
+        out = self._json(
+            "PATCH",
+            self._run(entity, project, run_id),
+            content=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        return int(out["stored"])
+
+    def run_history(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        min_step: int = 0,
+        max_step: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"min_step": min_step, "limit": limit}
+        if max_step is not None:
+            params["max_step"] = max_step
+        out = self._json("GET", f"{self._run(entity, project, run_id)}/history", params=params)
+        return list(out["rows"])
+
+    def list_runs(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        newest_first: bool = True,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[RunRecord], int | None]:
+        params: dict[str, Any] = {"newest_first": str(newest_first).lower(), "limit": limit}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        if after is not None:
+            params["after"] = after
+        out = self._json("GET", f"{self._project(entity, project)}/runs", params=params)
+        return [RunRecord.from_wire(r) for r in out["runs"]], out["next"]
 
     # -- the commit protocol -----------------------------------------------------------------
     def begin_version(self, spec: VersionSpec) -> str:

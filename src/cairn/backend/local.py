@@ -15,14 +15,17 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.concurrency import map_by_size
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
+from cairn.core.run_data import RunData
 from cairn.core.service import Service
 from cairn.errors import DigestMismatchError
+from cairn.records import RunRecord, RunUpdate
 
 
 def local_user_entity() -> str:
@@ -90,6 +93,38 @@ class LocalBackend(Service):
 
         map_by_size(get, blobs, lambda b: b.size, self.workers)
         return set()  # copied from the store as they are; the cache checks them
+
+    # -- what a run records: the rules are cairn.core.run_data's ----------------------------
+    def update_run(self, entity: str, project: str, run_id: str, change: RunUpdate) -> int:
+        return RunData(self).update(entity, project, run_id, change)
+
+    def run_history(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        min_step: int = 0,
+        max_step: int | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        return RunData(self).history(
+            entity, project, run_id, min_step=min_step, max_step=max_step, limit=limit
+        )
+
+    def list_runs(
+        self,
+        entity: str,
+        project: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        newest_first: bool = True,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[RunRecord], int | None]:
+        return RunData(self).list_runs(
+            entity, project, filters=filters, newest_first=newest_first, after=after, limit=limit
+        )
 
     def close(self) -> None:
         self.db.dispose()

@@ -232,6 +232,8 @@ class Service(Storage):
         return run
 
     def _run_record(self, s: Session, run: m.Run) -> RunRecord:
+        from cairn.core import run_data
+
         proj = s.get_one(m.Project, run.project_id)
         ent = s.get_one(m.Entity, proj.entity_id)
         return RunRecord(
@@ -245,6 +247,7 @@ class Service(Storage):
             state=run.state,
             created_at=m.as_utc(run.created_at),
             finished_at=m.as_utc(run.finished_at) if run.finished_at else None,
+            **run_data.record_extras(s, run),
         )
 
     def use_version(

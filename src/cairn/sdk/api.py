@@ -15,6 +15,7 @@ from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.fields import record_field
 from cairn.sdk.run import Run
+from cairn.sdk.run_query import Runs
 
 if TYPE_CHECKING:
     from cairn.sdk.registries import Registry
@@ -303,8 +304,11 @@ class Api:
         raise CollectionNotFoundError(f"no artifacts of type {type_name!r} in this project")
 
     def run(self, path: str) -> Run:
-        """A run by ``entity/project/run_id`` (or ``project/run_id``, or ``run_id``)."""
+        """A run by ``entity/project/run_id`` (or ``project/run_id``, or ``run_id``; W&B's
+        ``entity/project/runs/run_id`` too)."""
         parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[2] == "runs":
+            del parts[2]
         if len(parts) > 3 or not all(parts):
             raise ValidationError(f"run path {path!r}: use 'entity/project/run_id'")
         run_id = parts[-1]
@@ -312,3 +316,27 @@ class Api:
         entity = parts[-3] if len(parts) == 3 else self.default_entity
         record = self._backend.get_run(entity, project, run_id)
         return Run._from_record(record, self._backend, self.settings)
+
+    def runs(
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str = "-created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+        lazy: bool = True,
+    ) -> Runs:
+        """Runs of the project ``path`` (``entity/project`` or ``project``) passing W&B-style
+        ``filters``, e.g. ``{"config.lr": 0.1}``, ``{"state": "finished"}``,
+        ``{"tags": {"$in": ["a"]}}``, ``{"summary_metrics.acc": {"$gt": 0.9}}``, ``$and``/``$or``.
+        """
+        entity, project = self._split(path)
+        return Runs(
+            self._backend,
+            self.settings,
+            entity,
+            project,
+            filters=filters,
+            order=order,
+            per_page=per_page,
+        )

@@ -1,8 +1,10 @@
-"""Runs: the unit of lineage. A run logs (produces) and uses (consumes) artifact versions.
+"""Runs: the unit of lineage, and the record of a training script.
 
-``cairn.init()`` starts a run and makes it the current one (``cairn.run``); leaving its ``with``
-block, or ``finish()``, ends it. Runs fetched through the Api or ``logged_by()``/``used_by()``
-are the same class, read-only.
+A run logs (produces) and uses (consumes) artifact versions, and keeps what the script logs:
+history rows (``run.log``), a summary, a config, tags, notes and how it ended.
+``cairn.init()`` (:mod:`cairn.sdk.init`) starts a run and makes it the current one
+(``cairn.run``); leaving its ``with`` block, or ``finish()``, ends it. Runs fetched through the
+Api or ``logged_by()``/``used_by()`` are the same class, read-only.
 """
 
 from __future__ import annotations
@@ -12,24 +14,32 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-from cairn import naming
 from cairn.backend.base import Backend
 from cairn.config import Settings
-from cairn.errors import ArtifactLogError, ValidationError
-from cairn.records import RunRecord
-from cairn.sdk import context
+from cairn.errors import (
+    ArtifactLogError,
+    CairnError,
+    ValidationError,
+)
+from cairn.naming import ArtifactPath
+from cairn.records import RunRecord, RunUpdate
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.fields import record_field
+from cairn.sdk.history import History
+from cairn.sdk.run_values import Config, Summary
 
 _current: Run | None = None
+# Every unfinished run of this process, oldest first (``reinit="create_new"`` makes several).
+_active: list[Run] = []
 _lock = threading.Lock()
 
 
@@ -37,17 +47,80 @@ def current_run() -> Run | None:
     return _current
 
 
+def most_recent_active_run() -> Run | None:
+    with _lock:
+        return _active[-1] if _active else None
+
+
+def _activate(run: Run, *, make_current: bool) -> None:
+    global _current
+    with _lock:
+        _active.append(run)
+        if make_current:
+            _current = run
+
+
+def _deactivate(run: Run) -> None:
+    global _current
+    with _lock:
+        if run in _active:
+            _active.remove(run)
+        if _current is run:
+            _current = None
+
+
+def finish_all_active_runs() -> None:
+    with _lock:
+        runs = list(_active)
+    for r in reversed(runs):
+        r.finish()
+
+
+class _NoBackend:
+    """What a disabled run holds instead of a backend: every call is a bug."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"a disabled run reached its backend ({name})")
+
+
 class Run:
-    """A run in a project: ``log_artifact`` records outputs, ``use_artifact`` inputs."""
+    """A run in a project: ``log_artifact`` records outputs, ``use_artifact`` inputs, ``log``
+    metrics."""
 
     def __init__(
-        self, record: RunRecord, backend: Backend, settings: Settings, *, active: bool
+        self,
+        record: RunRecord,
+        backend: Backend,
+        settings: Settings,
+        *,
+        active: bool,
+        disabled: bool = False,
+        dir: str | None = None,
+        resumed: bool = False,
     ) -> None:
         self._record = record
         self._backend = backend
         self._settings = settings
         self._active = active
-        self.config: dict[str, Any] = dict(record.config)
+        self._disabled = disabled
+        self._dir = dir
+        self.resumed = resumed  # W&B's: this init() continued a run that existed
+        self._tags = tuple(record.tags)
+        self._notes = record.notes
+        self._summary_items: dict[str, Any] = dict(record.summary)
+        self._history: History | None = None
+        if active and not disabled:
+            self._history = History(
+                self._send,
+                self._field_value,
+                start_step=0 if record.last_step is None else record.last_step + 1,
+                summary=self._summary_items,
+            )
+        mark = self._history.mark if self._history is not None else None
+        self.config = Config(record.config, on_change=(lambda: mark("config")) if mark else None)
+        self.summary = Summary(
+            self._summary_items, on_change=(lambda: mark("summary")) if mark else None
+        )
         # One worker: background logs of a run commit in the order they were made.
         self._worker: ThreadPoolExecutor | None = None
         self._pending: list[tuple[Artifact, Future[None]]] = []
@@ -61,6 +134,11 @@ class Run:
     def _from_record(cls, record: RunRecord, backend: Backend, settings: Settings) -> Run:
         return cls(record, backend, settings, active=False)
 
+    @classmethod
+    def _disabled_run(cls, record: RunRecord, settings: Settings) -> Run:
+        """A run whose every call is a no-op that still returns usable objects."""
+        return cls(record, cast(Backend, _NoBackend()), settings, active=True, disabled=True)
+
     # -- attributes (read from the run's record) -------------------------------------------
     id: record_field[str] = record_field()
     name: record_field[str] = record_field()
@@ -71,6 +149,166 @@ class Run:
     path: record_field[str] = record_field()
     state: record_field[str] = record_field()
     created_at: record_field[datetime] = record_field()
+    exit_code: record_field[int | None] = record_field()
+
+    @property
+    def disabled(self) -> bool:
+        """True for a run of ``init(mode="disabled")``: nothing is recorded."""
+        return self._disabled
+
+    @property
+    def offline(self) -> bool:
+        """True when the run records to the embedded store although a server is configured."""
+        return self._settings.mode == "offline"
+
+    @property
+    def dir(self) -> str:
+        """The folder given as ``init(dir=...)`` (default: the working folder)."""
+        return self._dir or os.getcwd()
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log`` call writes to."""
+        if self._history is not None:
+            return self._history.step
+        return 0 if self._record.last_step is None else self._record.last_step + 1
+
+    @property
+    def tags(self) -> tuple[str, ...] | list[str]:
+        """A tuple on a running run, a list on one read through the Api (W&B's types)."""
+        return self._tags if self._active else list(self._tags)
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        from cairn.core.run_data import check_tags
+
+        self._tags = check_tags(list(value) if isinstance(value, tuple) else value)
+        if self._history is not None:
+            self._history.mark("tags")
+
+    @property
+    def notes(self) -> str | None:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise ValidationError(f"notes must be a string, got {type(value).__name__}")
+        self._notes = value
+        if self._history is not None:
+            self._history.mark("notes")
+
+    def _field_value(self, name: str) -> Any:
+        if name == "config":
+            return self.config.as_dict()
+        if name == "summary":
+            return self._summary_items
+        if name == "tags":
+            return self._tags
+        if name == "notes":
+            return self._notes
+        raise KeyError(name)
+
+    def _send(self, update: RunUpdate) -> None:
+        self._backend.update_run(self.entity, self.project, self.id, update)
+
+    # -- metrics -----------------------------------------------------------------------------------
+    def log(
+        self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None
+    ) -> None:
+        """Add ``data`` to the run's history and summary (W&B's step rules, see
+        :mod:`cairn.sdk.history`). Rows are sent in batches, not one request per call.
+
+        Raises:
+            TypeError: ``data`` is not a dict or holds a value with no JSON form.
+            ValidationError: the run is finished.
+        """
+        if self._disabled:
+            return
+        self._ensure_active("log")
+        assert self._history is not None
+        self._history.log(data, step, commit)
+
+    def history(
+        self,
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """Up to ``samples`` history rows spread evenly over the run (first and last kept), as a
+        pandas DataFrame when pandas is installed and ``pandas`` is true, else a list of dicts.
+        With ``keys``, only rows holding all of them, with just those keys and ``x_axis``."""
+        if keys is not None and (
+            not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
+        ):
+            raise ValidationError("keys must be a list of strings")
+        if stream != "default":
+            rows: list[dict[str, Any]] = []  # Cairn keeps no system metrics
+        else:
+            want = [x_axis, *keys] if keys else None
+            rows = list(self._scan(want))
+        if len(rows) > samples > 0:
+            last = len(rows) - 1
+            picks = sorted({round(i * last / (samples - 1)) for i in range(samples)})
+            rows = [rows[i] for i in picks] if samples > 1 else rows[:1]
+        if pandas:
+            try:
+                import pandas as pd
+            except ImportError:
+                return rows
+            return pd.DataFrame.from_records(rows)
+        return rows
+
+    def scan_history(
+        self,
+        keys: list[str] | None = None,
+        page_size: int = 1000,
+        min_step: int = 0,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every history row in step order, read ``page_size`` at a time. With ``keys``, only
+        rows holding all of them, with just those keys and ``_step``."""
+        if keys is not None and (
+            not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
+        ):
+            raise ValueError("keys must be a list of strings")
+        return self._scan(
+            ["_step", *keys] if keys else None,
+            page_size=page_size,
+            min_step=min_step,
+            max_step=max_step,
+        )
+
+    def _scan(
+        self,
+        keys: list[str] | None,
+        *,
+        page_size: int = 1000,
+        min_step: int = 0,
+        max_step: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        if self._disabled:
+            return
+        start = min_step
+        while True:
+            page = self._backend.run_history(
+                self.entity,
+                self.project,
+                self.id,
+                min_step=start,
+                max_step=max_step,
+                limit=page_size,
+            )
+            for row in page:
+                if keys is None:
+                    yield row
+                elif all(k in row for k in keys):
+                    yield {k: row[k] for k in keys}
+            if len(page) < page_size:
+                return
+            start = int(page[-1]["_step"]) + 1
 
     def _ensure_active(self, operation: str) -> None:
         if not self._active:
@@ -86,6 +324,8 @@ class Run:
         tags: Sequence[str] | None = None,
     ) -> Artifact:
         """Log an artifact (or a file, folder or URI) as an output of this run."""
+        if self._disabled:
+            return self._as_artifact(artifact_or_path, name, type)
         self._ensure_active("log_artifact")
         artifact = self._as_artifact(artifact_or_path, name, type)
         artifact._log(self, aliases, tags, background=True)
@@ -123,6 +363,10 @@ class Run:
         use_as: str | None = None,
     ) -> Artifact:
         """Record an artifact as an input of this run, and return it (logged)."""
+        if self._disabled:
+            if isinstance(artifact_or_name, str):
+                return Artifact(ArtifactPath.parse(artifact_or_name).name, type or "unspecified")
+            return artifact_or_name
         self._ensure_active("use_artifact")
         if isinstance(artifact_or_name, Artifact):
             art = artifact_or_name
@@ -180,6 +424,8 @@ class Run:
         group. A path another writer added with different content raises EntryConflictError
         (theirs is kept). Nothing is visible until ``finish_artifact``.
         """
+        if self._disabled:
+            return artifact
         self._ensure_active("upsert_artifact")
         artifact._upsert(
             self, self._distributed_id(distributed_id, "upsert_artifact"), aliases, finish=False
@@ -196,6 +442,8 @@ class Run:
 
         Later upserts with the same ``distributed_id`` start a new version.
         """
+        if self._disabled:
+            return artifact
         self._ensure_active("finish_artifact")
         artifact._upsert(
             self, self._distributed_id(distributed_id, "finish_artifact"), aliases, finish=True
@@ -212,28 +460,39 @@ class Run:
         return artifact.link(target_path, aliases)
 
     def logged_artifacts(self) -> list[Artifact]:
+        if self._disabled:
+            return []
         return [
             Artifact._from_record(r, self._backend, self._settings)
             for r in self._backend.run_versions(self.entity, self.project, self.id, used=False)
         ]
 
     def used_artifacts(self) -> list[Artifact]:
+        if self._disabled:
+            return []
         return [
             Artifact._from_record(r, self._backend, self._settings)
             for r in self._backend.run_versions(self.entity, self.project, self.id, used=True)
         ]
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def finish(self, exit_code: int | None = None) -> None:
-        """End the run after its background logs have finished.
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run after its background logs have finished, and send what it logged.
 
-        ``exit_code`` other than 0 marks it failed. Raises ArtifactLogError (naming each
-        artifact and its error) if any background log failed.
+        ``exit_code`` other than 0 marks it failed (``crashed`` when set by
+        :meth:`_finish_as`). Raises ArtifactLogError (naming each artifact and its error) if
+        any background log failed, or what the backend raises if the last history batch
+        cannot be sent.
         """
-        global _current
+        self._finish_as(None, exit_code)
+
+    def _finish_as(self, state: str | None, exit_code: int | None) -> None:
         if not self._active:
             return
         self._active = False
+        _deactivate(self)
+        if self._disabled:
+            return
         failures = []
         failed = False
         for art, fut in self._pending:
@@ -247,11 +506,16 @@ class Run:
         if self._worker is not None:
             self._worker.shutdown(wait=True)
             self._worker = None
-        state = "finished" if not exit_code and not failed else "failed"
-        self._backend.finish_run(self.entity, self.project, self.id, state)
-        with _lock:
-            if _current is self:
-                _current = None
+        if state is None:
+            state = "finished" if not exit_code and not failed else "failed"
+        code = exit_code if exit_code is not None else (1 if failed else 0)
+        assert self._history is not None
+        self._history.close()
+        try:
+            self._history.flush(final=True, exit_code=code)
+        finally:
+            self._backend.finish_run(self.entity, self.project, self.id, state)
+            self._record = replace(self._record, state=state, exit_code=code)
         if failures:
             raise ArtifactLogError(
                 f"{len(failures)} artifact log(s) of run {self.path} failed:\n  "
@@ -271,9 +535,11 @@ class Run:
         if exc_type is None:
             self.finish(exit_code=0)
             return
-        # Already failing: finish, but do not let a log failure hide the original error.
+        # Already failing: finish, but do not let a log failure hide the original error. An
+        # interrupt (not an Exception) ends it as crashed rather than failed.
+        crashed = not issubclass(exc_type, Exception)
         with contextlib.suppress(ArtifactLogError):
-            self.finish(exit_code=1)
+            self._finish_as("crashed" if crashed else None, 1)
 
     def __repr__(self) -> str:
         return f"<Run {self.path} ({self.name}, {'running' if self._active else self.state})>"
@@ -285,71 +551,78 @@ class Run:
         return hash(self.path)
 
 
-def init(
-    project: str | None = None,
-    entity: str | None = None,
-    name: str | None = None,
-    job_type: str | None = None,
-    group: str | None = None,
-    config: dict[str, Any] | None = None,
-    id: str | None = None,
-    reinit: bool | None = None,
-    settings: Settings | None = None,
-) -> Run:
-    """Start a run and make it the current one.
-
-    ``project`` defaults to ``CAIRN_PROJECT`` or ``uncategorized``; ``entity`` to
-    ``CAIRN_ENTITY`` or the store's default (your user). A run already current is finished
-    first, as with W&B's ``reinit``.
-    """
-    global _current
-    resolved = settings if isinstance(settings, Settings) else context.settings()
-    backend = context.backend_for(resolved)
-    entity = entity or resolved.entity or backend.default_entity()
-    project = project or resolved.project or naming.DEFAULT_PROJECT
-    naming.check_name(entity, "entity name")
-    naming.check_name(project, "project name")
-    if config is not None and not isinstance(config, dict):
-        config = dict(vars(config)) if hasattr(config, "__dict__") else dict(config)
-    record = backend.create_run(
-        entity, project, run_id=id, name=name, job_type=job_type, group=group, config=config
-    )
-    run = Run(record, backend, resolved, active=True)
-    with _lock:
-        previous = _current
-    if previous is not None:
-        previous.finish()
-    with _lock:
-        _current = run
-    _register_exit_hook()
-    return run
-
-
 _hooked = False
+_uncaught: list[BaseException] = []
 
 
 def _register_exit_hook() -> None:
-    """At normal interpreter exit, finish the current run so no pending log is lost."""
+    """At interpreter exit, finish every active run so nothing logged is lost: failed (exit
+    code 1) after an uncaught exception, as W&B records it, else finished."""
     global _hooked
     if _hooked:
         return
     _hooked = True
+    previous_hook = sys.excepthook
+
+    def _excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        _uncaught.append(exc)
+        previous_hook(exc_type, exc, tb)
+
+    sys.excepthook = _excepthook
 
     def _at_exit() -> None:
-        run = _current
-        if run is not None:
+        with _lock:
+            runs = list(_active)
+        for run in reversed(runs):
             try:
-                run.finish()
-            except ArtifactLogError as exc:
+                run._finish_as(None, 1 if _uncaught else 0)
+            except CairnError as exc:
                 print(f"cairn: {exc}", file=sys.stderr)
 
     atexit.register(_at_exit)
 
 
-def finish(exit_code: int | None = None) -> None:
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     """Finish the current run, if any."""
     if _current is not None:
         _current.finish(exit_code)
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """``log`` on the current run (W&B's ``wandb.log``).
+
+    Raises:
+        ValidationError: no run is current (call ``cairn.init()`` first).
+    """
+    _require_run("log").log(data, step=step, commit=commit)
+
+
+class _PreInit:
+    """``cairn.config`` / ``cairn.summary`` before ``init()``: any use says to call it first."""
+
+    _name: str
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *args: Any) -> Any:
+        raise ValidationError(f"call cairn.init() before using cairn.{self._name}")
+
+    __getitem__ = __setattr__ = __setitem__ = __contains__ = __iter__ = _fail
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):  # probes such as copy's and IPython's are not uses
+            raise AttributeError(key)
+        return self._fail()
+
+    def __repr__(self) -> str:
+        return f"<cairn.{self._name}: no run yet, call cairn.init()>"
+
+
+def pre_init(name: str) -> Any:
+    return _PreInit(name)
 
 
 def _require_run(operation: str) -> Run:
@@ -381,3 +654,10 @@ def use_artifact(
     return _require_run("use_artifact").use_artifact(
         artifact_or_name, type=type, aliases=aliases, use_as=use_as
     )
+
+
+def init(**kwargs: Any) -> Run:
+    """:func:`cairn.sdk.init.init` (that module builds on this one, so it is imported late)."""
+    from cairn.sdk.init import init as start
+
+    return start(**kwargs)

@@ -141,3 +141,14 @@ class DefaultTTLIn(_In):
 
 class ExpireIn(_In):
     dry_run: bool = False
+
+
+# -- what a run records (cairn.core.run_data) -------------------------------------------------
+class RunUpdateIn(_In):
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+    exit_code: int | None = None
+    state: str | None = None

@@ -108,6 +108,10 @@ class Run(Base):
     state: Mapped[str] = mapped_column(String(16), default="running")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What a training script records on its run (cairn.core.run_data; migration 0006).
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Version(Base):
@@ -191,6 +195,23 @@ class RunInput(Base):
     link_id: Mapped[int | None] = mapped_column(
         ForeignKey("links.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class RunHistoryRow(Base):
+    """One step of a run's history: the JSON text of what was logged at that step (text, not
+    JSON, so NaN and infinities survive as W&B keeps them)."""
+
+    __tablename__ = "run_history"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    row: Mapped[str] = mapped_column(Text)
+
+
+class RunTag(Base):
+    __tablename__ = "run_tags"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(256), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # tags keep the order given
 
 
 class Pack(Base):

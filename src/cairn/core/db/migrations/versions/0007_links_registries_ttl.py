@@ -13,7 +13,7 @@ from alembic import op
 import cairn.core.db.models
 
 revision = "0007"
-down_revision = "0003"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
