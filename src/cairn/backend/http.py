@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -74,6 +75,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Methods whose repetition cannot change the outcome (RFC 9110, 9.2.2); other requests say so.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]*)</\1>")
 TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=600.0, pool=600.0)
 
 # When an error body carries a code this client does not know, its HTTP status decides.
@@ -110,16 +112,20 @@ def _error_from(response: httpx.Response, *, direct: bool) -> CairnError:
 def _error_for(response: httpx.Response, *, direct: bool) -> CairnError:
     status = response.status_code
     if direct:
-        # A presigned store URL answers in the store's own (XML) dialect.
-        text = response.text[:500]
-        if "BadDigest" in text or "InvalidDigest" in text:
+        # A presigned store URL answers in the store's own (XML) dialect: its code and message
+        # are kept, the markup is not.
+        code, said = _store_error(response.text)
+        if code in ("BadDigest", "InvalidDigest"):
             return DigestMismatchError(
                 f"the bytes sent do not hash to the digest they were added with (did the file "
-                f"change after it was added?); the store refused them: {text}"
+                f"change after it was added?); the store refused them: {said}",
+                details={"code": code},
             )
         if status == 404:
-            return BlobNotFoundError(f"the store has no such object: {text}")
-        return StorageError(f"the blob store answered {status}: {text}")
+            return BlobNotFoundError(
+                f"the blob store has no such object ({said})", details={"code": code}
+            )
+        return StorageError(f"the blob store answered {status} ({said})", details={"code": code})
     try:
         body = response.json()
         err = body["error"]
@@ -132,6 +138,17 @@ def _error_for(response: httpx.Response, *, direct: bool) -> CairnError:
         cls = _BY_STATUS.get(status, ServerError if status >= 500 else CairnError)
         return make_error(cls.code, message, {**details, "code": code})
     return make_error(code, message, details)
+
+
+def _store_error(text: str) -> tuple[str, str]:
+    """An S3-style XML error body as (code, a plain sentence)."""
+    fields = dict(_XML_FIELD.findall(text[:4000]))
+    code = fields.get("Code", "")
+    message = fields.get("Message", "").strip()
+    if code or message:
+        return code, f"{code}: {message}" if code and message else code or message
+    plain = " ".join(re.sub(r"<[^>]*>", " ", text[:500]).split())
+    return "", plain or "no details"
 
 
 def _run_all(fn: Callable[[T], None], items: Sequence[T], workers: int) -> None:

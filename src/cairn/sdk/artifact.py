@@ -888,7 +888,7 @@ class Artifact:
         skip_cache: bool | None,
         allow_missing_references: bool = False,
     ) -> dict[str, str]:
-        self._ensure_logged("download")
+        record = self._ensure_logged("download")
         assert self._backend is not None and self._settings is not None
         target = Path(root) if root is not None else self._default_root()
         return transfer.download(
@@ -900,6 +900,7 @@ class Artifact:
             settings=self._settings,
             skip_cache=bool(skip_cache),
             allow_missing_references=allow_missing_references,
+            artifact=f"{record.entity}/{record.project}/{record.collection}:{record.version}",
         )
 
     def download(
