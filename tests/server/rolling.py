@@ -3,10 +3,9 @@
 
 * :class:`Balancer`: a TCP load balancer on loopback, as in front of replicas in production:
   each new connection goes to the next replica that accepts it; when a replica dies, the
-  connections it carried break.
-* :class:`Gate`: the HTTP backend's transport, running an action (kill a replica, say) just
-  before the first request of a named step of the log. Restarts so land at known points of
-  the log, never after a sleep.
+  connections it carried break. Its tripwires kill a replica just after a named request has
+  reached it (:func:`rolling_restart`): the kills land at known points of the log, with a
+  request in flight, never after a sleep.
 * :func:`log_files` / :func:`read_back`: log files from disk through the HTTP backend, and
   check that every version of a collection reads back intact.
 """
@@ -26,8 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from cairn.backend.base import BlobDownload, BlobUpload
 from cairn.backend.http import HttpBackend
 from cairn.manifest import Manifest, ManifestEntry
@@ -37,10 +34,18 @@ from tests import backends
 
 
 class Balancer:
-    """Spreads connections over loopback ``ports`` (round robin, skipping refusals)."""
+    """Spreads connections over loopback ``ports`` (round robin, skipping refusals; only to
+    ``pin`` when set).
+
+    ``tripwires`` are ``(bytes, action)`` pairs, fired in order: the first chunk a client sends
+    that holds the bytes (a request line, say) is passed on to its replica, and then
+    ``action(port of that replica)`` runs, so a replica can be killed while it holds a request.
+    """
 
     def __init__(self, ports: list[int]) -> None:
         self.ports = ports
+        self.pin: int | None = None
+        self.tripwires: list[tuple[bytes, Callable[[int], None]]] = []
         self._turn = itertools.count()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
@@ -58,8 +63,9 @@ class Balancer:
 
     def _serve(self, client: socket.socket) -> None:
         first = next(self._turn)
-        for i in range(len(self.ports)):
-            port = self.ports[(first + i) % len(self.ports)]
+        ports = [self.pin] if self.pin is not None else self.ports
+        for i in range(len(ports)):
+            port = ports[(first + i) % len(ports)]
             try:
                 upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
                 upstream.settimeout(None)
@@ -72,12 +78,14 @@ class Balancer:
         with self._lock:
             self._open.update((client, upstream))
         threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-        self._pump(client, upstream)
+        self._pump(client, upstream, port)
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, port: int | None = None) -> None:
         try:
             while data := src.recv(1 << 16):
                 dst.sendall(data)
+                if port is not None:
+                    self._trip(data, port)
         except OSError:
             pass
         finally:
@@ -89,37 +97,19 @@ class Balancer:
             with self._lock:
                 self._open.difference_update((src, dst))
 
+    def _trip(self, data: bytes, port: int) -> None:
+        with self._lock:
+            if not self.tripwires or self.tripwires[0][0] not in data:
+                return
+            _, action = self.tripwires.pop(0)
+        action(port)
+
     def close(self) -> None:
         self._listener.close()
         with self._lock:
             for s in list(self._open):
                 with contextlib.suppress(OSError):
                     s.close()
-
-
-class Gate(httpx.BaseTransport):
-    """A transport that runs ``steps`` in order: each ``(path fragment, action)`` once, just
-    before the first request whose path contains the fragment (other requests wait)."""
-
-    def __init__(self, steps: list[tuple[str, Callable[[], None]]]) -> None:
-        self._inner = httpx.HTTPTransport()
-        self._steps = list(steps)
-        self._lock = threading.Lock()
-
-    @property
-    def left(self) -> list[str]:
-        """The fragments whose actions have not run (empty: every one landed mid-log)."""
-        return [fragment for fragment, _ in self._steps]
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            if self._steps and self._steps[0][0] in request.url.path:
-                _, action = self._steps.pop(0)
-                action()
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass
@@ -200,6 +190,7 @@ def write_files(folder: Path, count: int, size: int = 100, big: int = 0) -> dict
         out[p.relative_to(folder).as_posix()] = p
     if big:
         p = folder / "big.bin"
+        folder.mkdir(parents=True, exist_ok=True)
         with open(p, "wb") as f:
             seed = hashlib.sha256(uuid.uuid4().bytes).digest()
             left = big
@@ -265,18 +256,30 @@ def read_back(
     return versions, unreadable
 
 
-def rolling_restart(
-    at: tuple[str, str], replicas: list[Replica]
-) -> list[tuple[str, Callable[[], None]]]:
-    """Gate steps for a rolling restart of two replicas: before the first request whose path
-    contains ``at[0]``, the first replica is killed (and started again while the log goes on);
-    before the first containing ``at[1]``, once the first is up again, the second."""
+def rolling_restart(balancer: Balancer, replicas: list[Replica], at: tuple[bytes, bytes]) -> None:
+    """Arm ``balancer`` for a rolling restart of two replicas under a log.
 
-    def first() -> None:
-        replicas[0].kill_and_restart_in_background()
+    When the first request holding ``at[0]`` reaches a replica, that replica is killed with
+    the request in its hands and started again in the background, and new connections go to
+    the other. When the first holding ``at[1]`` reaches that other one (the only one left
+    with connections), it is killed the same way, once the first is back up to take over.
+    """
+    by_port = {r.port: r for r in replicas}
+    killed: list[Replica] = []
 
-    def second() -> None:
-        replicas[0].wait_up()
-        replicas[1].kill_and_restart_in_background()
+    def first(port: int) -> None:
+        victim = by_port[port]
+        victim.kill_and_restart_in_background()
+        killed.append(victim)
+        balancer.pin = next(r.port for r in replicas if r is not victim)
 
-    return [(at[0], first), (at[1], second)]
+    def second(port: int) -> None:
+        back = killed[0]
+        back.wait_up()
+        victim = by_port[port]
+        assert victim is not back, "new connections were pinned to the other replica"
+        victim.kill_and_restart_in_background()
+        killed.append(victim)
+        balancer.pin = back.port
+
+    balancer.tripwires = [(at[0], first), (at[1], second)]

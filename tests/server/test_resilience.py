@@ -435,23 +435,25 @@ def _rolling_log(
     postgres_url: str,
     tmp_path: Path,
     files: dict[str, Path],
-    at: tuple[str, str],
+    at: tuple[bytes, bytes],
     user: str,
 ) -> tuple[Any, int]:
     balancer = rolling.Balancer([r.port for r in replicas])
-    gate = rolling.Gate(rolling.rolling_restart(at, replicas))
+    rolling.rolling_restart(balancer, replicas, at)
     key = backends.make_user(postgres_url, user)
     settings = Settings.resolve(
         env={"CAIRN_CONFIG": "/nonexistent"}, base_url=balancer.url, api_key=key
     )
-    backend = HttpBackend(settings, transport=gate)
+    backend = HttpBackend(settings)
     try:
         with rolling.RetryCount().watching() as retries:
             version = rolling.log_files(backend, user, "p", "c", files)
-        assert gate.left == []  # both replicas were killed while the log was under way
+        # Both replicas were killed holding a request of this log, and came back.
+        assert balancer.tripwires == []
         for r in replicas:
             r.wait_up()
-        assert all(r.starts == 2 for r in replicas)
+        assert [r.starts for r in replicas] == [2, 2]
+        assert retries.count >= 2
         versions, unreadable = rolling.read_back(backend, user, "p", "c", tmp_path)
         assert [v.id for v in versions] == [version.id]
         assert unreadable == []
@@ -467,8 +469,9 @@ def test_a_rolling_restart_during_a_log_of_many_files_loses_and_fails_nothing(
     replicas: list[rolling.Replica], postgres_url: str, tmp_path: Path
 ) -> None:
     files = rolling.write_files(tmp_path / "src", 2_000)
-    # The first replica dies as the client asks what is missing; the second as it commits.
-    _rolling_log(replicas, postgres_url, tmp_path, files, ("/blobs/missing", "/commit"), "many")
+    # One replica dies holding the question what is missing, the other holding the commit.
+    at = (b"/blobs/missing HTTP", b"/commit HTTP")
+    _rolling_log(replicas, postgres_url, tmp_path, files, at, "many")
 
 
 @pytest.mark.slow
@@ -477,4 +480,6 @@ def test_a_rolling_restart_during_a_log_of_a_large_file_loses_and_fails_nothing(
 ) -> None:
     # Just over the S3 store's 64 MiB multipart threshold: a resumable upload of two parts.
     files = rolling.write_files(tmp_path / "src", 0, big=64 * 2**20 + 1)
-    _rolling_log(replicas, postgres_url, tmp_path, files, ("/parts", "/complete"), "large")
+    # One replica dies holding the request for a part's URL, the other holding the completion.
+    at = (b"/parts HTTP", b"/complete HTTP")
+    _rolling_log(replicas, postgres_url, tmp_path, files, at, "large")
