@@ -547,7 +547,18 @@ class HttpBackend:
                 )
 
         def multipart(p: dict[str, Any]) -> None:
-            self._upload_multipart(by_digest[p["digest"]], p["multipart"], progress)
+            b = by_digest[p["digest"]]
+            try:
+                self._upload_multipart(b, p["multipart"], progress)
+            except NotFoundError:
+                # The upload is gone: a completion cut off half-way (its server killed) used it
+                # up without recording the blob, or it expired. The bytes are content-addressed,
+                # so sending them again under a new upload is safe; if the blob was recorded
+                # after all, the new plan is empty.
+                body = {"blobs": [{"digest": b.digest, "size": b.size}]}
+                plan = self._json("POST", "/blobs/uploads", json=body, idempotent=True)
+                for q in plan["uploads"]:
+                    self._upload_multipart(b, q["multipart"], progress)
 
         # Large blobs first: each runs its own parts in parallel.
         for p in multis:
