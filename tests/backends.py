@@ -106,12 +106,14 @@ def start_server(
     *,
     env: dict[str, str] | None = None,
     admin_key: str | None = None,
+    port: int | None = None,
 ) -> RunningServer:
-    """Run ``cairn server`` on a free loopback port and wait until ``/readyz`` answers."""
+    """Run ``cairn server`` on a free loopback port (or ``port``: a restart takes its old one)
+    and wait until ``/readyz`` answers."""
     import httpx
 
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = free_port() if port is None else port
     # "" leaves CAIRN_ADMIN_KEY empty, so the server makes a key and prints it.
     admin_key = f"cairn_test_admin_{secrets.token_hex(16)}" if admin_key is None else admin_key
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}

@@ -67,6 +67,26 @@ def check_mode(value: str) -> str:
     return mode
 
 
+def _count(name: str, value: str) -> int:
+    try:
+        out = int(value)
+    except ValueError:
+        raise ValidationError(f"{name}={value!r} is not a whole number") from None
+    if out < 0:
+        raise ValidationError(f"{name} must be 0 or more")
+    return out
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        out = float(value)
+    except ValueError:
+        raise ValidationError(f"{name}={value!r} is not a number of seconds") from None
+    if not 0 <= out < 86_400:
+        raise ValidationError(f"{name} must be between 0 and 86400 seconds")
+    return out
+
+
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("CAIRN_CONFIG"):
@@ -105,6 +125,10 @@ class Settings:
     # "offline" logs to the embedded store even with a server configured; "disabled" makes
     # runs no-ops (cairn.sdk.run).
     mode: str = "online"
+    # Retries of a failed HTTP step (backend/retrying.py): how many after the first try
+    # (CAIRN_HTTP_RETRIES, 0 turns them off) and the longest a step may keep retrying.
+    http_retries: int = 8
+    http_retry_seconds: float = 120.0
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -150,4 +174,12 @@ class Settings:
         workers = pick("transfer_workers", "CAIRN_TRANSFER_WORKERS")
         if workers is not None:
             out = replace(out, transfer_workers=_int("CAIRN_TRANSFER_WORKERS", str(workers)))
+        retries = pick("http_retries", "CAIRN_HTTP_RETRIES")
+        if retries is not None:
+            out = replace(out, http_retries=_count("CAIRN_HTTP_RETRIES", str(retries)))
+        seconds = pick("http_retry_seconds", "CAIRN_HTTP_RETRY_SECONDS")
+        if seconds is not None:
+            out = replace(
+                out, http_retry_seconds=_seconds("CAIRN_HTTP_RETRY_SECONDS", str(seconds))
+            )
         return out

@@ -239,12 +239,12 @@ class TestPacks:
     def test_a_range_past_the_end_is_an_error_not_short_data(
         self, store: BlobStore, tmp_path: Path
     ) -> None:
-        from cairn.errors import StorageError
+        from cairn.errors import IntegrityError
 
         data = b"0123456789"
         pack_id = os.urandom(16).hex()
         store.put_pack(pack_id, self._pack(tmp_path, data), md5(data))
-        with pytest.raises(StorageError):
+        with pytest.raises(IntegrityError):  # damage, not a store that cannot be reached
             store.read_pack(pack_id, 5, 10)
 
     @pytest.mark.parametrize("bad", ["../../etc/passwd", "ABCDEF" * 6, "a" * 31, ""])

@@ -19,8 +19,10 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -29,9 +31,10 @@ from urllib.parse import quote
 
 import httpx
 
-from cairn.backend import packing
+from cairn.backend import packing, redaction
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.backend.packing import ChunkReader
+from cairn.backend.retrying import RETRY_STATUSES, RetryableAnswer, RetryPolicy, retry_after
 from cairn.config import Settings
 from cairn.errors import (
     AuthenticationError,
@@ -70,6 +73,12 @@ CHUNK = 1 << 20
 DIGEST_BATCH = 10_000
 PACKS_IN_FLIGHT = 4
 MANIFEST_DIGEST_HEADER = "X-Cairn-Manifest-Digest"
+REQUEST_ID_HEADER = "X-Request-Id"
+# A commit carries a fresh key; the server answers a repeat with the version it already made.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Methods whose repetition cannot change the outcome (RFC 9110, 9.2.2); other requests say so.
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_XML_FIELD = re.compile(r"<(Code|Message)>([^<]*)</\1>")
 TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=600.0, pool=600.0)
 
 # When an error body carries a code this client does not know, its HTTP status decides.
@@ -93,19 +102,33 @@ def _seg(value: str) -> str:
 
 
 def _error_from(response: httpx.Response, *, direct: bool) -> CairnError:
-    """The exception an error response stands for."""
+    """The exception an error response stands for; a server's request id is in its message
+    and details, so a user's report can be found in the server's log."""
+    error = _error_for(response, direct=direct)
+    request_id = response.headers.get(REQUEST_ID_HEADER)
+    if request_id and not direct:
+        error.message = f"{error.message} (request id {request_id})"
+        error.details = {**error.details, "request_id": request_id}
+    return error
+
+
+def _error_for(response: httpx.Response, *, direct: bool) -> CairnError:
     status = response.status_code
     if direct:
-        # A presigned store URL answers in the store's own (XML) dialect.
-        text = response.text[:500]
-        if "BadDigest" in text or "InvalidDigest" in text:
+        # A presigned store URL answers in the store's own (XML) dialect: its code and message
+        # are kept, the markup is not.
+        code, said = _store_error(response.text)
+        if code in ("BadDigest", "InvalidDigest"):
             return DigestMismatchError(
                 f"the bytes sent do not hash to the digest they were added with (did the file "
-                f"change after it was added?); the store refused them: {text}"
+                f"change after it was added?); the store refused them: {said}",
+                details={"code": code},
             )
         if status == 404:
-            return BlobNotFoundError(f"the store has no such object: {text}")
-        return StorageError(f"the blob store answered {status}: {text}")
+            return BlobNotFoundError(
+                f"the blob store has no such object ({said})", details={"code": code}
+            )
+        return StorageError(f"the blob store answered {status} ({said})", details={"code": code})
     try:
         body = response.json()
         err = body["error"]
@@ -118,6 +141,17 @@ def _error_from(response: httpx.Response, *, direct: bool) -> CairnError:
         cls = _BY_STATUS.get(status, ServerError if status >= 500 else CairnError)
         return make_error(cls.code, message, {**details, "code": code})
     return make_error(code, message, details)
+
+
+def _store_error(text: str) -> tuple[str, str]:
+    """An S3-style XML error body as (code, a plain sentence)."""
+    fields = dict(_XML_FIELD.findall(text[:4000]))
+    code = fields.get("Code", "")
+    message = fields.get("Message", "").strip()
+    if code or message:
+        return code, f"{code}: {message}" if code and message else code or message
+    plain = " ".join(re.sub(r"<[^>]*>", " ", text[:500]).split())
+    return "", plain or "no details"
 
 
 def _run_all(fn: Callable[[T], None], items: Sequence[T], workers: int) -> None:
@@ -187,6 +221,8 @@ class HttpBackend:
         plain = httpx.URL(self.base_url).scheme == "http" and not any(
             os.environ.get(k) for k in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
         )
+        self._retry = RetryPolicy.from_settings(settings)
+        redaction.install()
         self._api = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
             headers=headers,
@@ -217,6 +253,7 @@ class HttpBackend:
         url: str,
         *,
         direct: bool = False,
+        idempotent: bool | None = None,
         json: Any = None,
         params: Any = None,
         content: Any = None,
@@ -225,22 +262,34 @@ class HttpBackend:
         sink: Callable[[IO[bytes]], None] | None = None,
         progress: Progress | None = None,
     ) -> httpx.Response:
-        """Send one request; return the response, or raise the :mod:`cairn.errors` it means.
+        """Send one request, retried per :mod:`cairn.backend.retrying`; return the response,
+        or raise the :mod:`cairn.errors` it means.
 
-        ``into`` streams the response body to that file (never whole in memory); ``sink`` is
-        handed the body as a readable file instead.
+        ``content`` may be a function returning the body, called again for each attempt (a
+        streamed body can be sent only once). ``idempotent`` (by default: by the method) says
+        whether a request whose connection broke may be sent again. ``into`` streams the
+        response body to that file (never whole in memory); ``sink`` is handed the body as a
+        readable file instead. Either starts over if an attempt breaks off.
         """
         client = self._direct() if direct else self._api
         where = url if not direct else url.split("?", 1)[0]
-        try:
+        if idempotent is None:
+            idempotent = method in _IDEMPOTENT_METHODS
+
+        def attempt() -> httpx.Response:
+            payload = content() if callable(content) else content
             request = client.build_request(
-                method, url, json=json, params=params, content=content, headers=headers
+                method, url, json=json, params=params, content=payload, headers=headers
             )
             response = client.send(request, stream=True)
             try:
                 if not response.is_success:
                     response.read()
-                    raise _error_from(response, direct=direct)
+                    error = _error_from(response, direct=direct)
+                    if response.status_code in RETRY_STATUSES:
+                        wait = retry_after(response.headers.get("Retry-After"))
+                        raise RetryableAnswer(error, response.status_code, wait)
+                    raise error
                 if sink is not None:
                     with io.BufferedReader(ChunkReader(response.iter_bytes(CHUNK)), CHUNK) as body:
                         sink(body)
@@ -256,6 +305,15 @@ class HttpBackend:
                 return response
             finally:
                 response.close()
+
+        # A one-shot body (an iterator) cannot be sent twice.
+        replayable = content is None or callable(content) or isinstance(content, bytes | str)
+        try:
+            if not replayable:
+                return attempt()
+            return self._retry.call(attempt, idempotent=idempotent, what=f"{method} {where}")
+        except RetryableAnswer as exc:
+            raise exc.error from None
         except httpx.TimeoutException as exc:
             raise StorageError(f"{method} {where} timed out: {exc}") from exc
         except httpx.HTTPError as exc:
@@ -314,7 +372,8 @@ class HttpBackend:
         return f"{self._project(entity, project)}/runs/{_seg(run_id)}"
 
     def finish_run(self, entity: str, project: str, run_id: str, state: str = "finished") -> None:
-        self._send("POST", f"{self._run(entity, project, run_id)}/finish", json={"state": state})
+        url = f"{self._run(entity, project, run_id)}/finish"
+        self._send("POST", url, json={"state": state}, idempotent=True)
 
     def get_run(self, entity: str, project: str, run_id: str) -> RunRecord:
         return RunRecord.from_wire(self._json("GET", self._run(entity, project, run_id)))
@@ -400,19 +459,25 @@ class HttpBackend:
 
     # -- the commit protocol -----------------------------------------------------------------
     def begin_version(self, spec: VersionSpec) -> str:
-        return str(self._json("POST", "/versions", json=spec.to_wire())["id"])
+        # Repeating a begin whose answer was lost leaves one more PENDING version: invisible,
+        # and collected with the other abandoned ones.
+        return str(self._json("POST", "/versions", json=spec.to_wire(), idempotent=True)["id"])
 
     def missing_blobs(self, digests: Sequence[str]) -> list[str]:
         wanted = list(dict.fromkeys(digests))
         out: list[str] = []
         for i in range(0, len(wanted), DIGEST_BATCH):
             batch = wanted[i : i + DIGEST_BATCH]
-            out.extend(self._json("POST", "/blobs/missing", json={"digests": batch})["missing"])
+            body = {"digests": batch}
+            out.extend(self._json("POST", "/blobs/missing", json=body, idempotent=True)["missing"])
         return out
 
     def add_entries(self, version_id: str, manifest: Manifest) -> int:
         url = f"/versions/{_seg(version_id)}/entries"
-        return int(self._json("POST", url, **_streamed_json({}, manifest))["added"])
+        # Entries merge: the same entries again add nothing.
+        return int(
+            self._json("POST", url, idempotent=True, **_streamed_json({}, manifest))["added"]
+        )
 
     def commit_version(
         self,
@@ -424,9 +489,13 @@ class HttpBackend:
     ) -> VersionRecord:
         fields = {"aliases": list(aliases), "tags": list(tags)}
         url = f"/versions/{_seg(version_id)}/commit"
+        key = _idempotency_key()
         if manifest is None:
-            return VersionRecord.from_wire(self._json("POST", url, json=fields))
-        return VersionRecord.from_wire(self._json("POST", url, **_streamed_json(fields, manifest)))
+            out = self._json("POST", url, json=fields, headers=key, idempotent=True)
+            return VersionRecord.from_wire(out)
+        request = _streamed_json(fields, manifest)
+        request["headers"].update(key)
+        return VersionRecord.from_wire(self._json("POST", url, idempotent=True, **request))
 
     def commit_if_unchanged(
         self,
@@ -440,11 +509,12 @@ class HttpBackend:
             return None  # an older server: the caller commits the manifest
         url = f"/versions/{_seg(version_id)}/commit-unchanged"
         body = {"digest": digest, "aliases": list(aliases), "tags": list(tags)}
-        found = self._json("POST", url, json=body)["version"]
+        out = self._json("POST", url, json=body, headers=_idempotency_key(), idempotent=True)
+        found = out["version"]
         return VersionRecord.from_wire(found) if found is not None else None
 
     def abort_version(self, version_id: str) -> None:
-        self._send("POST", f"/versions/{_seg(version_id)}/abort")
+        self._send("POST", f"/versions/{_seg(version_id)}/abort", idempotent=True)
 
     # -- uploads -----------------------------------------------------------------------------
     def upload_blobs(self, blobs: Sequence[BlobUpload], progress: Progress | None = None) -> None:
@@ -468,7 +538,7 @@ class HttpBackend:
                 self._send(
                     "PUT",
                     f"/blobs/{b.digest}",
-                    content=_Reading(f, progress),
+                    content=lambda: _Reading(f, progress),
                     headers={
                         "Content-Length": str(size),
                         "Content-Type": "application/octet-stream",
@@ -494,7 +564,8 @@ class HttpBackend:
                 self._send(
                     "POST",
                     "/blobs/packs",
-                    content=iter(chunks),
+                    idempotent=True,  # content-addressed: the same blobs again store nothing
+                    content=lambda: iter(chunks),
                     headers={"Content-Length": str(length), "Content-Type": PACK_TYPE},
                 )
             except DigestMismatchError as exc:
@@ -513,7 +584,7 @@ class HttpBackend:
             body = {
                 "blobs": [{"digest": b.digest, "size": b.size} for b in items[i : i + DIGEST_BATCH]]
             }
-            plan.extend(self._json("POST", "/blobs/uploads", json=body)["uploads"])
+            plan.extend(self._json("POST", "/blobs/uploads", json=body, idempotent=True)["uploads"])
         singles = [p for p in plan if "put" in p]
         multis = [p for p in plan if "multipart" in p]
 
@@ -526,12 +597,23 @@ class HttpBackend:
                     req["method"],
                     req["url"],
                     direct=True,
-                    content=_Reading(f, progress),
+                    content=lambda: _Reading(f, progress),
                     headers=dict(req["headers"]),
                 )
 
         def multipart(p: dict[str, Any]) -> None:
-            self._upload_multipart(by_digest[p["digest"]], p["multipart"], progress)
+            b = by_digest[p["digest"]]
+            try:
+                self._upload_multipart(b, p["multipart"], progress)
+            except NotFoundError:
+                # The upload is gone: a completion cut off half-way (its server killed) used it
+                # up without recording the blob, or it expired. The bytes are content-addressed,
+                # so sending them again under a new upload is safe; if the blob was recorded
+                # after all, the new plan is empty.
+                body = {"blobs": [{"digest": b.digest, "size": b.size}]}
+                plan = self._json("POST", "/blobs/uploads", json=body, idempotent=True)
+                for q in plan["uploads"]:
+                    self._upload_multipart(b, q["multipart"], progress)
 
         # Large blobs first: each runs its own parts in parallel.
         for p in multis:
@@ -544,7 +626,7 @@ class HttpBackend:
                     for p in singles[i : i + DIGEST_BATCH]
                 ]
             }
-            self._send("POST", "/blobs/confirm", json=body)
+            self._send("POST", "/blobs/confirm", json=body, idempotent=True)
 
     def _upload_multipart(
         self, b: BlobUpload, upload: dict[str, Any], progress: Progress | None
@@ -569,17 +651,19 @@ class HttpBackend:
             n, offset, length = part
             md5 = _md5_b64(b.path, offset, length)
             body = {"upload_id": upload_id, "parts": [{"number": n, "md5": md5, "size": length}]}
-            req = self._json("POST", f"/blobs/{b.digest}/parts", json=body)["parts"][0]
+            url = f"/blobs/{b.digest}/parts"
+            req = self._json("POST", url, json=body, idempotent=True)["parts"][0]
             self._send(
                 req["method"],
                 req["url"],
                 direct=True,
-                content=_counting(_file_range(b.path, offset, length), progress),
+                content=lambda: _counting(_file_range(b.path, offset, length), progress),
                 headers=dict(req["headers"]),
             )
 
         _run_all(send_part, todo, self.workers)
-        self._send("POST", f"/blobs/{b.digest}/complete", json={"upload_id": upload_id})
+        body = {"upload_id": upload_id}
+        self._send("POST", f"/blobs/{b.digest}/complete", json=body, idempotent=True)
 
     # -- reading -----------------------------------------------------------------------------
     def get_version(self, version_id: str) -> VersionRecord:
@@ -611,7 +695,7 @@ class HttpBackend:
             out = self._json("GET", url, params=params)
         else:
             body = {"names": list(names), "after": after, "limit": limit}
-            out = self._json("POST", f"{url}/query", json=body)
+            out = self._json("POST", f"{url}/query", json=body, idempotent=True)
         return list(out["files"]), out["next"]
 
     def fetch_blobs(
@@ -658,9 +742,8 @@ class HttpBackend:
                 layout = read_header(body, max_blobs=len(group))
                 packing.split_into(body, layout, dests, progress)
 
-            self._send(
-                "POST", "/blobs/read", json={"digests": [b.digest for b in group]}, sink=sink
-            )
+            body = {"digests": [b.digest for b in group]}
+            self._send("POST", "/blobs/read", json=body, sink=sink, idempotent=True)
 
         _run_all(read, groups, self.workers)
 
@@ -673,7 +756,7 @@ class HttpBackend:
         ranges: list[dict[str, Any]] = []
         for i in range(0, len(digests), DIGEST_BATCH):
             body = {"digests": digests[i : i + DIGEST_BATCH]}
-            plan = self._json("POST", "/blobs/downloads", json=body)
+            plan = self._json("POST", "/blobs/downloads", json=body, idempotent=True)
             singles.update(plan["downloads"])
             ranges.extend(plan.get("ranges", []))
         covered = set(singles) | {d for r in ranges for d, _ in r["blobs"]}
@@ -861,6 +944,7 @@ class _Reading:
         self._progress = progress
 
     def __iter__(self) -> Iterator[bytes]:
+        self._f.seek(0)  # from the start again if an attempt is retried
         while chunk := self._f.read(CHUNK):
             if self._progress is not None:
                 self._progress(len(chunk))
@@ -886,9 +970,14 @@ def _dests(blobs: Sequence[BlobDownload]) -> dict[str, list[str]]:
     return {d: [b.dest for b in group] for d, group in _by_digest(blobs).items()}
 
 
+def _idempotency_key() -> dict[str, str]:
+    return {IDEMPOTENCY_HEADER: uuid.uuid4().hex}
+
+
 def _streamed_json(fields: dict[str, Any], manifest: Manifest) -> dict[str, Any]:
     """Request arguments for ``{**fields, "manifest": manifest}`` as JSON, streamed a thousand
-    entries at a time: a manifest of a million entries is never one document in memory."""
+    entries at a time: a manifest of a million entries is never one document in memory. The
+    body is a function, so a retry streams it again."""
 
     def body() -> Iterator[bytes]:
         head = json.dumps(fields, separators=(",", ":"))[:-1]
@@ -897,4 +986,4 @@ def _streamed_json(fields: dict[str, Any], manifest: Manifest) -> dict[str, Any]
         fault_point("log.mid_commit")  # the server has the manifest but not the body's end
         yield b"}"
 
-    return {"content": body(), "headers": {"Content-Type": "application/json"}}
+    return {"content": body, "headers": {"Content-Type": "application/json"}}

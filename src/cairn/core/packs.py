@@ -44,7 +44,12 @@ from cairn.core.blobs.base import CHUNK, BlobStore
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among, bulk_insert, chunks
 from cairn.core.db.locks import hold_blob_use
-from cairn.errors import DigestMismatchError, ValidationError
+from cairn.errors import (
+    BlobNotFoundError,
+    DigestMismatchError,
+    IntegrityError,
+    ValidationError,
+)
 from cairn.manifest.packstream import Layout, read_exactly
 
 MiB = 1 << 20
@@ -302,3 +307,36 @@ def register(s: Session, pack_id: str, pack: SpooledPack) -> int:
     if live == 0:
         row.retired_at = now  # every blob was already stored: nothing points here
     return live
+
+
+# -- before answering with pack bytes ------------------------------------------------------------
+
+
+def check_reach(store: BlobStore, where: Iterable[BlobLocation]) -> None:
+    """Check that every pack these blobs lie in still reaches as far as the index says.
+
+    A response streams blob bytes after its status line: a pack found damaged half-way could
+    only break the connection, which a client cannot tell from a network fault. One byte read
+    at the end of each pack's needed range (a ``stat``-like cost) lets the damage be answered
+    as what it is, before the first byte goes out. Flipped bytes are for the reader's hash.
+
+    Raises:
+        IntegrityError: a pack is gone or shorter than its index says (``details["mismatched"]``
+            names the blobs that cannot be read).
+    """
+    ends: dict[str, int] = {}
+    held: dict[str, list[str]] = {}
+    for loc in where:
+        if loc.pack_id is not None and loc.size > 0:
+            ends[loc.pack_id] = max(ends.get(loc.pack_id, 0), loc.offset + loc.size)
+            held.setdefault(loc.pack_id, []).append(loc.digest)
+    for pack_id, end in ends.items():
+        try:
+            store.read_pack(pack_id, end - 1, 1)
+        except (BlobNotFoundError, IntegrityError) as exc:
+            raise IntegrityError(
+                f"the server's store is damaged: pack {pack_id} "
+                f"{'is gone' if isinstance(exc, BlobNotFoundError) else 'is cut short'}, so "
+                f"{len(held[pack_id])} blob(s) in it cannot be read",
+                details={"pack": pack_id, "mismatched": held[pack_id][:1000]},
+            ) from exc

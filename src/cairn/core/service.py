@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import catalog, deletion, permissions, registries
+from cairn.core import catalog, commit_tokens, deletion, permissions, registries
 from cairn.core import latest as latest_alias
 from cairn.core import links as _links
 from cairn.core import ttl as _ttl
@@ -476,10 +476,18 @@ class Service(Storage):
         *,
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
+        token: str | None = None,
     ) -> VersionRecord:
-        """Make a PENDING version visible, or return the latest one if the content is the same."""
+        """Make a PENDING version visible, or return the latest one if the content is the same.
+
+        ``token`` (a client's idempotency key) makes a retry of a commit that already
+        succeeded answer with the version it made (:mod:`cairn.core.commit_tokens`).
+        """
         aliases = naming.clean_aliases(aliases)
         tags = naming.clean_tags(tags)
+        token = commit_tokens.check(token)
+        if (done := self._committed_with(version_id, token)) is not None:
+            return done
         with self.db.read() as s:
             pending = self._pending(s, version_id)
             upserted = manifest is None
@@ -516,6 +524,7 @@ class Service(Storage):
                 )
             now = m.utcnow()
             if latest is not None and latest.digest == digest:
+                commit_tokens.remember(s, version_id, token, latest.id, deduplicated=True)
                 return self._deduplicate(s, ver, latest, aliases, tags)
             if manifest_digest is None:
                 # Rare: the latest version changed between our read and this transaction, so
@@ -547,6 +556,7 @@ class Service(Storage):
             self._move_aliases(s, coll.id, ver.id, aliases)
             self._add_tags(s, ver.id, tags)
             latest_alias.clear(s, coll.id)
+            commit_tokens.remember(s, version_id, token, ver.id, deduplicated=False)
             s.flush()
             fault_point("log.mid_commit")  # every row written, the transaction not committed
             return self._version_record(s, ver)
@@ -558,16 +568,21 @@ class Service(Storage):
         *,
         aliases: Sequence[str] = (),
         tags: Sequence[str] = (),
+        token: str | None = None,
     ) -> VersionRecord | None:
         """Answer a PENDING version with the latest one if that has manifest digest ``digest``.
 
         Returns that version (``deduplicated``) with the aliases and tags applied, the pending
         version gone; or None, changing nothing, when the latest differs (or there is none):
         the caller then commits its manifest as usual. A client that re-logs unchanged
-        content so sends one digest, not a manifest of every file.
+        content so sends one digest, not a manifest of every file. ``token``: as for
+        :meth:`commit_version`.
         """
         aliases = naming.clean_aliases(aliases)
         tags = naming.clean_tags(tags)
+        token = commit_tokens.check(token)
+        if (done := self._committed_with(version_id, token)) is not None:
+            return done
         with self.db.write() as s:
             ver = self._pending(s, version_id)
             if ver.incremental:
@@ -576,7 +591,20 @@ class Service(Storage):
             latest = self._latest(s, coll.id)
             if latest is None or latest.digest != digest:
                 return None
+            commit_tokens.remember(s, version_id, token, latest.id, deduplicated=True)
             return self._deduplicate(s, ver, latest, aliases, tags)
+
+    def _committed_with(self, version_id: str, token: str | None) -> VersionRecord | None:
+        """The version an earlier commit of ``version_id`` with ``token`` made, if any."""
+        if token is None:
+            return None
+        with self.db.read() as s:
+            found = commit_tokens.find(s, version_id, token)
+            if found is None:
+                return None
+            ver, deduplicated = found
+            self._check(s, self._project_of(s, ver), "write", "this artifact")
+            return replace(self._version_record(s, ver), deduplicated=deduplicated)
 
     def _deduplicate(
         self,

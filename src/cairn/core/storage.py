@@ -207,8 +207,9 @@ class Storage:
 
         ``where`` is what :meth:`locate_blobs` answered, if the caller asked already.
 
-        Raises:
-            BlobNotFoundError: one of them is not stored (raised before anything is yielded).
+        Raises (at the call, before anything is yielded, so a server can still answer them):
+            BlobNotFoundError: one of them is not stored.
+            IntegrityError: a pack one of them lies in is gone or cut short.
         """
         where = where if where is not None else self.locate_blobs(digests)
         absent = [d for d in digests if d not in where]
@@ -216,6 +217,12 @@ class Storage:
             raise BlobNotFoundError(
                 f"blob {absent[0]} is not in the store", details={"missing": absent[:1000]}
             )
+        packs.check_reach(self.blobs, (where[d] for d in digests))
+        return self._blob_bytes(digests, where)
+
+    def _blob_bytes(
+        self, digests: Sequence[str], where: dict[str, BlobLocation]
+    ) -> Iterator[bytes]:
         i = 0
         while i < len(digests):
             loc = where[digests[i]]

@@ -1110,7 +1110,7 @@ class Artifact:
         skip_cache: bool | None,
         allow_missing_references: bool = False,
     ) -> dict[str, str]:
-        self._ensure_logged("download")
+        record = self._ensure_logged("download")
         assert self._backend is not None and self._settings is not None
         # Absolute, as W&B returns them: a later chdir cannot make the answer point elsewhere.
         target = Path(root).absolute() if root is not None else self._default_root()
@@ -1123,6 +1123,7 @@ class Artifact:
             settings=self._settings,
             skip_cache=bool(skip_cache),
             allow_missing_references=allow_missing_references,
+            artifact=f"{record.entity}/{record.project}/{record.collection}:{record.version}",
         )
 
     def download(

@@ -23,6 +23,7 @@ from cairn.config import Settings
 from cairn.errors import (
     BlobNotFoundError,
     CairnError,
+    IntegrityError,
     VerificationError,
 )
 from cairn.faults import fault_point
@@ -142,8 +143,15 @@ def download(
     settings: Settings,
     skip_cache: bool = False,
     allow_missing_references: bool = False,
+    artifact: str | None = None,
 ) -> dict[str, str]:
-    """Materialise ``paths`` of ``manifest`` under ``root``; returns path → local file."""
+    """Materialise ``paths`` of ``manifest`` under ``root``; returns path → local file.
+
+    Raises:
+        IntegrityError: bytes arrived damaged (or the server's store is damaged); the message
+            names the entries (and ``artifact``, its name) they were for, nothing is placed
+            for them.
+    """
     root = root.absolute()
     root.mkdir(parents=True, exist_ok=True)
     entries = [manifest.entries[p] for p in sorted(paths)]  # path order: see upload_missing
@@ -154,7 +162,12 @@ def download(
     with progress_bar(total, "downloading", silent=settings.silent) as advance:
         for i in range(0, len(stored), DOWNLOAD_ROUND):
             batch = stored[i : i + DOWNLOAD_ROUND]
-            out.update(_download_round(batch, root, backend, cache, settings, skip_cache, advance))
+            try:
+                out.update(
+                    _download_round(batch, root, backend, cache, settings, skip_cache, advance)
+                )
+            except IntegrityError as exc:
+                raise _naming_entries(exc, batch, artifact) from exc
 
     for e in refs:
         dest = root / e.path
@@ -220,6 +233,23 @@ def _download_round(
         map_by_size(place, todo, lambda e: e.size, workers)
     cache.memo.remember((where[e.path], os.stat(where[e.path]), dests[where[e.path]]) for e in todo)
     return where
+
+
+def _naming_entries(
+    exc: IntegrityError, entries: Sequence[ManifestEntry], artifact: str | None
+) -> IntegrityError:
+    """``exc`` again, saying which entries' bytes were wrong: a user knows files, not MD5s."""
+    details = exc.details
+    blobs = set(details.get("mismatched") or ()) | {details.get("expected")} - {None}
+    paths = [e.path for e in entries if stored_blob(e.digest, e.extra) in blobs]
+    if not paths:
+        return exc
+    shown = ", ".join(repr(p) for p in paths[:5]) + (" …" if len(paths) > 5 else "")
+    where = f" of {artifact}" if artifact else ""
+    return type(exc)(
+        f"{len(paths)} file(s){where} could not be downloaded intact: {shown}. {exc.message}",
+        details={**details, "paths": paths[:1000], "artifact": artifact},
+    )
 
 
 def verify(manifest: Manifest, root: Path, cache: ObjectCache, workers: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from cairn.core.access import Principal
 from cairn.core.db import models as m
 from cairn.errors import DigestMismatchError, NotFoundError, ValidationError
+from cairn.faults import fault_point
 from cairn.server.state import ServerState
 
 
@@ -101,6 +102,7 @@ def complete(state: ServerState, who: Principal, digest: str, upload_id: str) ->
         raise
     if size != expected:
         raise ValidationError(f"blob {digest}: {size} bytes arrived, {expected} were announced")
+    fault_point("server.multipart.published")  # tests: the upload is used up, the blob unrecorded
     svc.record_blobs([(digest, size)])
     _forget(state, digest, upload_id)
     return size

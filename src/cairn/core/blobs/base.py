@@ -64,7 +64,7 @@ class BlobStore(Protocol):
 
     def read_pack(self, pack_id: str, offset: int, length: int) -> bytes:
         """``length`` bytes of a pack from ``offset``; BlobNotFoundError if it is absent,
-        StorageError if it is shorter than that."""
+        IntegrityError if it is shorter than that (the pack is damaged)."""
 
     def delete_pack(self, pack_id: str) -> None:
         """Remove a pack; an absent one is ignored."""

@@ -18,7 +18,13 @@ from typing import IO, Any
 from urllib.parse import unquote, urlparse
 
 from cairn.core.blobs.base import blob_key, pack_key
-from cairn.errors import BlobNotFoundError, DigestMismatchError, StorageError, ValidationError
+from cairn.errors import (
+    BlobNotFoundError,
+    DigestMismatchError,
+    IntegrityError,
+    StorageError,
+    ValidationError,
+)
 from cairn.manifest.digest import copy_hashing, is_hex_md5
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -197,8 +203,10 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFoundError(f"pack {pack_id} is not in the store") from None
         if len(data) != length:
-            raise StorageError(
-                f"pack {pack_id} holds fewer bytes than {offset}+{length}; it is damaged"
+            # Damage, not a failure to reach the store: the index promised these bytes.
+            raise IntegrityError(
+                f"pack {pack_id} holds fewer bytes than {offset}+{length}; it is damaged",
+                details={"pack": pack_id},
             )
         return data
 

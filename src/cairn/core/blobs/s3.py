@@ -33,6 +33,7 @@ import binascii
 import hashlib
 import io
 import os
+import re
 import tempfile
 import uuid
 from collections import deque
@@ -51,6 +52,7 @@ from cairn.core.blobs.base import CHUNK, blob_key, pack_key
 from cairn.errors import (
     BlobNotFoundError,
     DigestMismatchError,
+    IntegrityError,
     NotFoundError,
     StorageError,
     ValidationError,
@@ -146,7 +148,9 @@ def _s3_errors(action: str, where: str, digest: str | None = None) -> Iterator[N
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
-        message = str(error.get("Message", "")) or str(exc)
+        # Some stores answer errors botocore cannot parse: keep their words, not the markup.
+        message = " ".join(re.sub(r"<[^>]*>", " ", str(error.get("Message", ""))).split())
+        message = message or f"the store answered {code or 'an error'}"
         if code in _NOT_FOUND:
             what = f"blob {digest}" if digest else where
             raise BlobNotFoundError(f"{what} is not in the store ({where})") from None
@@ -721,7 +725,8 @@ class S3BlobStore:
         Raises:
             ValidationError: a bad pack id, or a negative offset or length.
             BlobNotFoundError: no such pack.
-            StorageError: the store failed, or the pack is shorter than the range.
+            IntegrityError: the pack is shorter than the range (it is damaged).
+            StorageError: the store failed.
         """
         key = self.pack_key_for(pack_id)
         if offset < 0 or length < 0:
@@ -736,7 +741,11 @@ class S3BlobStore:
         with io.BufferedReader(_ObjectReader(body, where, pack_id), CHUNK) as src:
             data = read_exactly(src, length)
         if len(data) != length:
-            raise StorageError(f"{where} holds fewer bytes than {offset}+{length}; it is damaged")
+            # Damage, not a failure to reach the store: the index promised these bytes.
+            raise IntegrityError(
+                f"{where} holds fewer bytes than {offset}+{length}; it is damaged",
+                details={"pack": pack_id},
+            )
         return data
 
     def delete_pack(self, pack_id: str) -> None:

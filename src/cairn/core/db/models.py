@@ -353,3 +353,22 @@ class MultipartUpload(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     part_size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommitToken(Base):
+    """The key a client sent with a commit, and the version that commit answered with.
+
+    A commit whose answer was lost (the server died after its transaction, the connection
+    dropped) is retried with the same key; the server finds the version here instead of
+    refusing a version that is no longer PENDING. Keyed by the pending version's id, which a
+    deduplicated commit deletes (``version_id`` is then the latest version it answered with).
+    """
+
+    __tablename__ = "commit_tokens"
+    pending_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(String(128))
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), index=True
+    )
+    deduplicated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

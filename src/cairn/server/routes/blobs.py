@@ -109,10 +109,12 @@ def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
         raise BlobNotFoundError(f"blob {absent[0]} is not in the store")
     layout = [(d, where[d].size) for d in digests]
     header = packstream.encode_header(layout)
+    # Called here, not in the stream: a damaged pack is then an error answer.
+    pieces = svc.iter_blob_bytes(digests, where)
 
     def stream() -> Iterator[bytes]:
         yield header
-        yield from svc.iter_blob_bytes(digests, where)
+        yield from pieces
 
     return StreamingResponse(
         stream(),

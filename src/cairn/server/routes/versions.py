@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
+from cairn.faults import fault_point
 from cairn.manifest import Manifest
 from cairn.records import VersionSpec, VersionUpdate
 from cairn.server.auth import Caller
@@ -19,6 +20,9 @@ from cairn.server.schemas import (
 )
 
 router = APIRouter(prefix="/versions", tags=["versions"])
+
+# A client's key for one commit: a retry with the same key answers with the version it made.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 
 MANIFEST_DIGEST_HEADER = "X-Cairn-Manifest-Digest"
 
@@ -36,21 +40,30 @@ def add_entries(version_id: str, body: EntriesIn, svc: Caller) -> dict[str, Any]
 
 
 @router.post("/{version_id}/commit")
-def commit_version(version_id: str, body: CommitIn, svc: Caller) -> dict[str, Any]:
+def commit_version(
+    version_id: str, body: CommitIn, svc: Caller, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Make a PENDING version visible (every blob it names must be stored)."""
     manifest = Manifest.from_json(body.manifest) if body.manifest is not None else None
-    record = svc.commit_version(version_id, manifest, aliases=body.aliases, tags=body.tags)
+    record = svc.commit_version(
+        version_id, manifest, aliases=body.aliases, tags=body.tags, token=key
+    )
+    fault_point("server.commit.committed")  # tests: the transaction is in, the answer is not
     return record.to_wire()
 
 
 @router.post("/{version_id}/commit-unchanged")
-def commit_if_unchanged(version_id: str, body: CommitUnchangedIn, svc: Caller) -> dict[str, Any]:
+def commit_if_unchanged(
+    version_id: str, body: CommitUnchangedIn, svc: Caller, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Answer a PENDING version with the latest if that has this manifest digest.
 
     ``{"version": …}`` (that version, deduplicated; the pending one is gone), or
     ``{"version": null}`` with nothing changed: then commit the manifest as usual.
     """
-    record = svc.commit_if_unchanged(version_id, body.digest, aliases=body.aliases, tags=body.tags)
+    record = svc.commit_if_unchanged(
+        version_id, body.digest, aliases=body.aliases, tags=body.tags, token=key
+    )
     return {"version": record.to_wire() if record is not None else None}
 
 
