@@ -116,12 +116,6 @@ DETECTED: list[bool] = []
 # Caught, but reported as a connection or storage error rather than as the damage it is: a
 # damaged pack read through a server (issue #13 part 5, "errors for people", built apart). Empty
 # this once that lands; a case fixed already simply passes.
-WRONG_CLASS = {
-    ("embedded", "pack", "truncate"),
-    ("server-sqlite", "pack", "truncate"),
-    ("server-sqlite", "pack", "delete"),
-    ("server-postgres-s3", "pack", "truncate"),
-}
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -164,9 +158,8 @@ def test_damaged_stored_bytes_are_caught_on_download(
     # Detected: the download or the verification failed with Cairn's error; it never returned.
     DETECTED.append(isinstance(outcome, CairnError))
     assert isinstance(outcome, CairnError), repr(outcome)
-    expected: type[CairnError] = BlobNotFoundError if fault == "delete" else IntegrityError
-    if not isinstance(outcome, expected) and (cairn_env.kind, target, fault) in WRONG_CLASS:
-        pytest.xfail(f"caught, but as {type(outcome).__name__}: issue #13 part 5 ({outcome})")
+    # A deleted object is missing, or (a pack the index still names) a damaged store.
+    expected = (BlobNotFoundError, IntegrityError) if fault == "delete" else (IntegrityError,)
     assert isinstance(outcome, expected), repr(outcome)
 
 

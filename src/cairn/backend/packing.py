@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
 
 from cairn.backend.base import BlobUpload, Progress
-from cairn.errors import DigestMismatchError, StorageError
+from cairn.errors import DigestMismatchError, IntegrityError
 from cairn.manifest.packstream import encode_header, read_exactly
 
 T = TypeVar("T")
@@ -89,14 +89,15 @@ def split_into(
     each checked against its digest first (they are small and already in memory).
 
     Raises:
-        StorageError: the stream ends before the last blob.
+        IntegrityError: the stream ends before the last blob (the stored pack is short).
         DigestMismatchError: a blob's bytes hash otherwise (nothing is written for it).
     """
     for digest, size in blobs:
         data = read_exactly(stream, size)
         if len(data) != size:
-            raise StorageError(
-                f"the download ended inside blob {digest} ({len(data)} of {size} bytes)"
+            raise IntegrityError(
+                f"the download ended inside blob {digest} ({len(data)} of {size} bytes): "
+                "the stored pack is shorter than its index says"
             )
         actual = hashlib.md5(data).hexdigest()
         if actual != digest:
