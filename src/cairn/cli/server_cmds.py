@@ -102,6 +102,8 @@ def _serve(
     log_level: str,
     packs: bool | None = None,
     pack_threshold: int = 1 << 20,
+    read_timeout: float = 60.0,
+    max_body_bytes: int = 256 << 20,
 ) -> None:
     try:
         import uvicorn
@@ -123,6 +125,8 @@ def _serve(
         local_user=_local_user(),
         packs=packs,
         pack_threshold=pack_threshold,
+        read_timeout=read_timeout or None,
+        max_json_bytes=max_body_bytes,
     )
     try:
         state = open_state(config)
@@ -190,6 +194,24 @@ PacksOption = Annotated[
         help="Store blobs under 1 MiB many to an object (default: on for S3, off for a folder).",
     ),
 ]
+ReadTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--read-timeout",
+        envvar="CAIRN_SERVER_READ_TIMEOUT",
+        min=0,
+        help="Seconds a request body may go without sending a byte before a 408; 0: no limit.",
+    ),
+]
+MaxBodyOption = Annotated[
+    int,
+    typer.Option(
+        "--max-body-bytes",
+        envvar="CAIRN_SERVER_MAX_BODY_BYTES",
+        min=1,
+        help="Largest request body other than blob and pack uploads (larger: 413).",
+    ),
+]
 
 
 @server_app.callback(invoke_without_command=True)
@@ -205,6 +227,8 @@ def server(
     log_level: LogOption = "info",
     packs: PacksOption = None,
     pack_threshold: ThresholdOption = 1 << 20,
+    read_timeout: ReadTimeoutOption = 60.0,
+    max_body_bytes: MaxBodyOption = 256 << 20,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
@@ -223,6 +247,8 @@ def run(
     log_level: LogOption = "info",
     packs: PacksOption = None,
     pack_threshold: ThresholdOption = 1 << 20,
+    read_timeout: ReadTimeoutOption = 60.0,
+    max_body_bytes: MaxBodyOption = 256 << 20,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
     _serve(
@@ -236,6 +262,8 @@ def run(
         log_level,
         packs,
         pack_threshold,
+        read_timeout,
+        max_body_bytes,
     )
 
 

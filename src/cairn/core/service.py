@@ -778,7 +778,7 @@ class Service(Storage):
                 ver = s.scalar(
                     select(m.Version).where(
                         m.Version.collection_id == coll.id,
-                        m.Version.index == int(alias[1:]),
+                        m.Version.index == naming.version_index(alias),
                         m.Version.state == COMMITTED,
                     )
                 )
@@ -825,7 +825,7 @@ class Service(Storage):
             ver = self._visible_version(s, version_id)
             q = select(m.VersionFile).where(m.VersionFile.version_id == ver.id)
             if names is not None:
-                q = q.where(m.VersionFile.path.in_(list(names)))
+                q = q.where(among(s, m.VersionFile.path, list(names)))
             if after is not None:
                 q = q.where(m.VersionFile.path > after)
             rows = s.scalars(q.order_by(m.VersionFile.path).limit(limit + 1)).all()
@@ -868,7 +868,9 @@ class Service(Storage):
                 q = q.where(m.Version.index > after_index)
             if tags:
                 q = q.where(
-                    m.Version.id.in_(select(m.Tag.version_id).where(m.Tag.tag.in_(list(tags))))
+                    m.Version.id.in_(
+                        select(m.Tag.version_id).where(among(s, m.Tag.tag, list(tags)))
+                    )
                 )
             rows = s.scalars(q.order_by(m.Version.index).limit(limit + 1)).all()
             out = [self._version_record(s, v) for v in rows[:limit]]

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cairn.errors import CairnError
+from cairn.server.request_id import HEADER, request_id_of
+from cairn.server.schemas import ErrorOut
 
 log = logging.getLogger("cairn.server")
 
@@ -29,9 +31,13 @@ STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    408: "timeout",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    500: "server_error",
+    501: "not_implemented",
+    502: "storage",
     503: "not_ready",
 }
 
@@ -43,8 +49,40 @@ def error_response(
     return JSONResponse(jsonable_encoder(body), status_code=status)
 
 
-async def _cairn_error(_request: Request, exc: Exception) -> JSONResponse:
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring that these statuses come with the one error body."""
+    return {
+        status: {"model": ErrorOut, "description": f"error ({STATUS_CODES.get(status, 'error')})"}
+        for status in statuses
+    }
+
+
+def errors_as_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI ``doc`` with every error response's body under ``application/json``.
+
+    FastAPI files a route's extra responses under the route's own media type, so the errors of
+    a route that streams a pack would claim to be packs; they are the JSON :class:`ErrorOut`.
+    """
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content")
+                if status[:1] in "45" and content and "application/json" not in content:
+                    response["content"] = {"application/json": next(iter(content.values()))}
+    return doc
+
+
+async def _cairn_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CairnError)
+    if exc.http_status >= 500:
+        log.error(
+            "%s in %s %s [request %s]: %s",
+            exc.code,
+            request.method,
+            request.url.path,
+            request_id_of(request.scope),
+            exc.message,
+        )
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 
@@ -74,8 +112,20 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "server_error", "internal server error")
+    rid = request_id_of(request.scope)
+    log.exception(
+        "unhandled error in %s %s [request %s]",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+    )
+    response = error_response(
+        500, "server_error", f"internal server error (request {rid})", {"request_id": rid}
+    )
+    # This handler answers from outside the middleware that stamps every other response.
+    response.headers[HEADER] = rid
+    return response
 
 
 def install(app: FastAPI) -> None:

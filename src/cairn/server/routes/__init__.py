@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cairn.server.errors import responses
 from cairn.server.routes import (
     blobs,
     collections,
@@ -18,10 +19,25 @@ from cairn.server.routes import (
 API_PREFIX = "/api/v1"
 
 
+# Error statuses each group of routes can answer, on top of those every API route can
+# (OpenAPI; the body is always ErrorOut). 409: a state conflict; 501: no presigned URLs on
+# this store; 502: the blob store failed.
+EVERY_ROUTE = (401, 403, 404, 408, 413, 422, 500)
+MORE = {
+    viewer: (409, 502),
+    projects: (),
+    runs: (409,),
+    collections: (),
+    versions: (409, 502),
+    presigned: (409, 501, 502),
+    blobs: (409, 502),
+}
+
+
 def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
-    for module in (viewer, projects, runs, collections, versions, presigned, blobs):
-        api.include_router(module.router)
+    api = APIRouter(prefix=API_PREFIX, responses=responses(*EVERY_ROUTE))
+    for module, more in MORE.items():
+        api.include_router(module.router, responses=responses(*more))
     return api
 
 
