@@ -23,7 +23,7 @@ MAX_DESCRIPTION_LEN = 65_536
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _TAG_RE = re.compile(r"^[-\w]+( +[-\w]+)*$")
-_VERSION_RE = re.compile(r"^v\d+$")
+_VERSION_RE = re.compile(r"^v[0-9]+$")  # ASCII digits: "v٣" is not v3
 DEFAULT_PROJECT = "uncategorized"
 
 

@@ -74,7 +74,7 @@ def errors_as_json(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def _cairn_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CairnError)
-    if exc.http_status >= 500:
+    if exc.http_status >= 500 and exc.http_status != 501:  # 501: a feature this server lacks
         log.error(
             "%s in %s %s [request %s]: %s",
             exc.code,
