@@ -82,7 +82,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     )
     app.state.cairn = state
     generate = app.openapi
-    app.openapi = lambda: errors.errors_as_json(generate())  # type: ignore[method-assign]
+    app.openapi = lambda: errors.document_errors(generate())  # type: ignore[method-assign]
     errors.install(app)
     # Any URL can meet the middleware's 408/413/422, health checks included.
     app.include_router(health.router, responses=errors.responses(408, 413, 422, 500))

@@ -57,18 +57,25 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def errors_as_json(doc: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI ``doc`` with every error response's body under ``application/json``.
+def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI ``doc`` completed with what FastAPI leaves out of it.
 
-    FastAPI files a route's extra responses under the route's own media type, so the errors of
-    a route that streams a pack would claim to be packs; they are the JSON :class:`ErrorOut`.
+    * FastAPI files a route's extra responses under the route's own media type, so the errors
+      of a route that streams a pack would claim to be packs; they are the JSON ``ErrorOut``;
+    * FastAPI itself answers 400 to a JSON body it cannot parse as its content type says.
     """
+    error_out = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
     for operations in doc.get("paths", {}).values():
         for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
+            answers = operation.setdefault("responses", {})
+            for status, response in answers.items():
                 content = response.get("content")
                 if status[:1] in "45" and content and "application/json" not in content:
                     response["content"] = {"application/json": next(iter(content.values()))}
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                answers.setdefault(
+                    "400", {"description": "error (invalid: unparsable body)", "content": error_out}
+                )
     return doc
 
 
