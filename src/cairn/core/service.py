@@ -1039,5 +1039,5 @@ class Service(Storage):
                 )
             stale = s.scalars(q).all()
             if stale:
-                s.execute(delete(m.Version).where(m.Version.id.in_(list(stale))))
+                s.execute(delete(m.Version).where(among(s, m.Version.id, list(stale))))
         return len(stale)
