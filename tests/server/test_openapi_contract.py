@@ -4,8 +4,9 @@ For every operation in ``/openapi.json``, schemathesis generates requests that f
 (positive), requests that break it (negative), and requests aimed at a real version (the
 seeded path parameters), a bounded number each. Every response must have a status the
 document lists for that operation, and none may be a server error. Run on SQLite and on
-PostgreSQL (whose types are stricter). Then the document's own promises: the bearer scheme,
-the one error body, and the media types of the bodies that are not JSON.
+PostgreSQL (whose types are stricter), with a folder and with S3 (presigned URLs). Then the
+document's own promises: the bearer scheme, the one error body, and the media types of the
+bodies that are not JSON.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests import backends  # noqa: E402
 from tests.server.conftest import Server, log_version, make_server  # noqa: E402
 
 # Bounded: ~40 operations x 3 strategies x this many examples, well under a minute in all.
-EXAMPLES = {"sqlite": 8, "postgres": 4}
+EXAMPLES = {"sqlite": 8, "postgres": 4, "postgres-s3": 4}
 PUBLIC = {"/healthz", "/readyz", "/api/v1/server"}
 
 # The pack stream is bytes; send what schemathesis generates for it as such.
@@ -41,12 +42,20 @@ def served(
     kind = request.param
     tmp = tmp_path_factory.mktemp(f"contract-{kind}")
     db_url, drop = f"sqlite:///{tmp / 'server.db'}", None
-    if kind == "postgres":
+    store_uri, options = (tmp / "blobs").as_uri(), {}
+    if kind.startswith("postgres"):
         why = backends.postgres_available()
         if why:
             pytest.skip(why)
         db_url, drop = backends.create_database("cairn_contract")
-    server = make_server(tmp, ServerConfig(db_url=db_url, store_uri=(tmp / "blobs").as_uri()))
+    if kind.endswith("s3"):
+        try:
+            s3 = backends.seaweed(request)
+        except backends.Unavailable as exc:
+            pytest.skip(str(exc))
+        store_uri, options = f"s3://{s3.new_bucket()}/cairn", s3.store_options()
+    config = ServerConfig(db_url=db_url, store_uri=store_uri, store_options=options)
+    server = make_server(tmp, config)
     try:
         record = log_version(server.backend("alice"), tmp, "alice", "p", "c", {"a.txt": b"A"})
         real = {
