@@ -22,6 +22,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -513,10 +514,12 @@ def snapshot(t: Target) -> Snapshot:
         committed = s.scalar(select(func.count()).where(m.Version.state == "COMMITTED"))
         blobs = s.scalar(select(func.count()).select_from(m.Blob))
         packs = s.scalar(select(func.count()).select_from(m.Pack))
-    root = t.server.tmp
-    store = root / "blobs"
+    # The server's folder (bar its store and database) and the working folder, where a
+    # relative path that escaped would land.
+    store = t.server.tmp / "blobs"
     local = frozenset(
-        str(p.relative_to(root))
+        str(p)
+        for root in (t.server.tmp, Path.cwd())
         for p in root.rglob("*")
         if p.is_file() and store not in p.parents and not p.name.startswith("server.db")
     )
