@@ -67,3 +67,29 @@ def test_version_aliases_are_ascii_and_within_the_index_column() -> None:
         naming.version_index("v99999999999999999999")
     assert not naming.is_version_alias("v\u0663")  # an Arabic-Indic three
     assert not naming.is_version_alias("v\uff10")  # a fullwidth zero
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_the_fast_scan_refuses_exactly_what_the_naming_walk_refuses(value: object) -> None:
+    from cairn.validation import _raise_first_problem
+
+    try:
+        _raise_first_problem(value, "v")
+        slow_refuses = False
+    except ValidationError:
+        slow_refuses = True
+    try:
+        check_json(value, "v")
+        fast_refuses = False
+    except ValidationError:
+        fast_refuses = True
+    assert fast_refuses == slow_refuses
