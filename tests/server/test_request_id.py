@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -12,8 +13,8 @@ from tests.server.conftest import Server, error_of
 HEADER = "X-Request-Id"
 
 
-def test_every_kind_of_answer_carries_a_request_id(make: object) -> None:
-    server: Server = make(max_json_bytes=1000)  # type: ignore[operator]
+def test_every_kind_of_answer_carries_a_request_id(make: Callable[..., Server]) -> None:
+    server = make(max_json_bytes=1000)
     alice, anonymous = server.client("alice"), server.client()
     answers = {
         "ok": alice.get("/api/v1/viewer"),
