@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn.errors import ValidationError
+from cairn.validation import INT32_MAX, check_json, check_text
 
 MAX_NAME_LEN = 128
 MAX_METADATA_KEYS = 100
@@ -22,7 +23,7 @@ MAX_DESCRIPTION_LEN = 65_536
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _TAG_RE = re.compile(r"^[-\w]+( +[-\w]+)*$")
-_VERSION_RE = re.compile(r"^v\d+$")
+_VERSION_RE = re.compile(r"^v[0-9]+$")  # ASCII digits: "v٣" is not v3
 DEFAULT_PROJECT = "uncategorized"
 
 
@@ -51,6 +52,23 @@ def check_type(value: object) -> str:
 def is_version_alias(value: str) -> bool:
     """``v0``, ``v12``: a version index, never a stored alias."""
     return bool(_VERSION_RE.match(value))
+
+
+def version_index(alias: str) -> int:
+    """The ``N`` of a ``vN`` alias.
+
+    Raises:
+        ValidationError: ``N`` is beyond any index a version can have (a 32-bit column).
+    """
+    if not is_version_alias(alias):
+        raise ValidationError(f"{alias!r} is not a version alias like 'v3'")
+    index = int(alias[1:])
+    if index > INT32_MAX:
+        raise ValidationError(
+            f"version alias {alias!r} is out of range: indexes go up to {INT32_MAX}",
+            details={"max": INT32_MAX},
+        )
+    return index
 
 
 def check_alias(value: object, *, settable: bool = True) -> str:
@@ -153,7 +171,7 @@ def clean_metadata(value: object) -> dict[str, Any]:
         raise ValidationError(
             f"metadata has {len(value)} keys; at most {MAX_METADATA_KEYS} are allowed"
         )
-    cleaned = _replace_nan(value)
+    cleaned = check_json(_replace_nan(value), "metadata")
     try:
         encoded = json.dumps(cleaned, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -171,7 +189,7 @@ def check_description(value: object) -> str | None:
         raise ValidationError(f"description must be a string, got {type(value).__name__}")
     if len(value) > MAX_DESCRIPTION_LEN:
         raise ValidationError(f"description is longer than {MAX_DESCRIPTION_LEN} characters")
-    return value
+    return check_text(value, "description", multiline=True)
 
 
 @dataclass(frozen=True)

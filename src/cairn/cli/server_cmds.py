@@ -104,6 +104,8 @@ def _serve(
     pack_threshold: int = 1 << 20,
     workers: int = 1,
     auth_cache_seconds: float = 1.0,
+    read_timeout: float = 60.0,
+    max_body_bytes: int = 256 << 20,
 ) -> None:
     try:
         import uvicorn
@@ -126,6 +128,8 @@ def _serve(
         packs=packs,
         pack_threshold=pack_threshold,
         auth_cache_seconds=auth_cache_seconds,
+        read_timeout=read_timeout or None,
+        max_json_bytes=max_body_bytes,
     )
     try:
         state = open_state(config)
@@ -220,6 +224,24 @@ PacksOption = Annotated[
         help="Store blobs under 1 MiB many to an object (default: on for S3, off for a folder).",
     ),
 ]
+ReadTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--read-timeout",
+        envvar="CAIRN_SERVER_READ_TIMEOUT",
+        min=0,
+        help="Seconds a request body may go without sending a byte before a 408; 0: no limit.",
+    ),
+]
+MaxBodyOption = Annotated[
+    int,
+    typer.Option(
+        "--max-body-bytes",
+        envvar="CAIRN_SERVER_MAX_BODY_BYTES",
+        min=1,
+        help="Largest request body other than blob and pack uploads (larger: 413).",
+    ),
+]
 
 
 @server_app.callback(invoke_without_command=True)
@@ -237,6 +259,8 @@ def server(
     pack_threshold: ThresholdOption = 1 << 20,
     workers: WorkersOption = 1,
     auth_cache_seconds: AuthCacheOption = 1.0,
+    read_timeout: ReadTimeoutOption = 60.0,
+    max_body_bytes: MaxBodyOption = 256 << 20,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
@@ -257,6 +281,8 @@ def run(
     pack_threshold: ThresholdOption = 1 << 20,
     workers: WorkersOption = 1,
     auth_cache_seconds: AuthCacheOption = 1.0,
+    read_timeout: ReadTimeoutOption = 60.0,
+    max_body_bytes: MaxBodyOption = 256 << 20,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
     _serve(
@@ -272,6 +298,8 @@ def run(
         pack_threshold,
         workers,
         auth_cache_seconds,
+        read_timeout,
+        max_body_bytes,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cairn import naming
 from cairn.core import latest, ttl
 from cairn.core.db import models as m
+from cairn.core.db.bulk import among
 from cairn.records import COMMITTED, CollectionRecord, VersionRecord
 
 _V = m.Version.__table__
@@ -166,7 +167,7 @@ def find_version(
     if alias == "latest":
         stmt = _FIND_LATEST
     elif naming.is_version_alias(alias):
-        stmt, params["index"] = _FIND_INDEX, int(alias[1:])
+        stmt, params["index"] = _FIND_INDEX, naming.version_index(alias)
     else:
         stmt, params["alias"] = _FIND_ALIAS, alias
     if alias == latest.REMOVED:
@@ -193,7 +194,7 @@ def version_page(
     if after_index is not None:
         q = q.where(_V.c.version_index > after_index)
     if tags:
-        q = q.where(_V.c.id.in_(select(_T.c.version_id).where(_T.c.tag.in_(list(tags)))))
+        q = q.where(_V.c.id.in_(select(m.Tag.version_id).where(among(s, m.Tag.tag, list(tags)))))
     return _records(s, s.execute(q.order_by(_V.c.version_index).limit(limit)).all())
 
 

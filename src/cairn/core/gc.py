@@ -194,7 +194,7 @@ class Reclaimer:
                 BlobLocation(d, n, p, o or 0)
                 for d, n, p, o in s.execute(
                     select(m.Blob.digest, m.Blob.size, m.Blob.pack_id, m.Blob.pack_offset)
-                    .where(m.Blob.pack_id.in_(sparse), live)
+                    .where(among(s, m.Blob.pack_id, sparse), live)
                     .order_by(m.Blob.pack_id, m.Blob.pack_offset)
                 ).all()
             ]

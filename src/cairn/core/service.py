@@ -835,7 +835,7 @@ class Service(Storage):
             ver = self._visible_version(s, version_id)
             q = select(m.VersionFile).where(m.VersionFile.version_id == ver.id)
             if names is not None:
-                q = q.where(m.VersionFile.path.in_(list(names)))
+                q = q.where(among(s, m.VersionFile.path, list(names)))
             if after is not None:
                 q = q.where(m.VersionFile.path > after)
             rows = s.scalars(q.order_by(m.VersionFile.path).limit(limit + 1)).all()
@@ -1097,5 +1097,5 @@ class Service(Storage):
                 )
             stale = s.scalars(q).all()
             if stale:
-                s.execute(delete(m.Version).where(m.Version.id.in_(list(stale))))
+                s.execute(delete(m.Version).where(among(s, m.Version.id, list(stale))))
         return len(stale)

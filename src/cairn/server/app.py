@@ -16,7 +16,9 @@ from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
 from cairn.server import errors, maintenance
 from cairn.server.config import ServerConfig
+from cairn.server.inputs import UrlText
 from cairn.server.limits import BodyLimit
+from cairn.server.request_id import RequestId
 from cairn.server.routes import api_router, health
 from cairn.server.state import ServerState
 from cairn.version import __version__
@@ -87,8 +89,19 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.cairn = state
+    generate = app.openapi
+    app.openapi = lambda: errors.document_errors(generate())  # type: ignore[method-assign]
     errors.install(app)
-    app.include_router(health.router)
+    # Any URL can meet the middleware's 408/413/422, health checks included.
+    app.include_router(health.router, responses=errors.responses(408, 413, 422, 500))
     app.include_router(api_router())
-    app.add_middleware(BodyLimit, max_json=config.max_json_bytes, max_blob=config.max_blob_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_json=config.max_json_bytes,
+        max_blob=config.max_blob_bytes,
+        max_pack=config.max_pack_bytes,
+        read_timeout=config.read_timeout,
+    )
+    app.add_middleware(UrlText)
+    app.add_middleware(RequestId)  # the outermost: every answer, even a 413, carries the id
     return app

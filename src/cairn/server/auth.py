@@ -8,22 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cairn.core.access import Principal
 from cairn.core.service import Service
 from cairn.errors import AuthenticationError, PermissionDeniedError
 from cairn.server.state import ServerState, state_of
 
+# Declares the scheme in OpenAPI (so /docs can authorise) on every route that needs a key;
+# the check and its message stay ours (auto_error=False).
+bearer = HTTPBearer(
+    scheme_name="APIKey",
+    description="A Cairn API key: `cairn user create` or `cairn key create` prints one.",
+    auto_error=False,
+)
 
-def current_principal(request: Request) -> Principal:
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
     state = state_of(request)
     if state.config.insecure_local:
         return Principal(name=state.config.local_user, is_superuser=True)
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
+    key = credentials.credentials.strip() if credentials is not None else ""
+    if not key:
         raise AuthenticationError(
             "this server needs an API key: send 'Authorization: Bearer <key>' "
             "(set CAIRN_API_KEY or run cairn login)"

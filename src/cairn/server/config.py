@@ -21,6 +21,9 @@ class ServerConfig:
     # is never upgraded implicitly: ``cairn server migrate`` does that, on purpose.
     create_schema: bool = True
     max_json_bytes: int = 256 * MiB  # request bodies other than blob uploads
+    # Seconds a request body may go without a byte arriving (then 408), so a client that
+    # declares more than it sends cannot hold a worker. None: wait for ever.
+    read_timeout: float | None = 60.0
     max_blob_bytes: int | None = None  # one streamed blob upload (None: no limit)
     max_digests: int = 10_000  # digests per missing/plan request
     presign: bool = True  # hand out presigned URLs when the store can make them

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from cairn.errors import CairnError
+from cairn.server.request_id import HEADER, request_id_of
+from cairn.server.schemas import ErrorOut
 
 log = logging.getLogger("cairn.server")
 
@@ -28,10 +30,14 @@ STATUS_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    500: "server_error",
+    501: "not_implemented",
+    502: "storage",
     503: "not_ready",
 }
 
@@ -43,8 +49,47 @@ def error_response(
     return JSONResponse(jsonable_encoder(body), status_code=status)
 
 
-async def _cairn_error(_request: Request, exc: Exception) -> JSONResponse:
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring that these statuses come with the one error body."""
+    return {
+        status: {"model": ErrorOut, "description": f"error ({STATUS_CODES.get(status, 'error')})"}
+        for status in statuses
+    }
+
+
+def document_errors(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI ``doc`` completed with what FastAPI leaves out of it.
+
+    * FastAPI files a route's extra responses under the route's own media type, so the errors
+      of a route that streams a pack would claim to be packs; they are the JSON ``ErrorOut``;
+    * FastAPI itself answers 400 to a JSON body it cannot parse as its content type says.
+    """
+    error_out = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for status, response in answers.items():
+                content = response.get("content")
+                if status[:1] in "45" and content and "application/json" not in content:
+                    response["content"] = {"application/json": next(iter(content.values()))}
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                answers.setdefault(
+                    "400", {"description": "error (invalid: unparsable body)", "content": error_out}
+                )
+    return doc
+
+
+async def _cairn_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CairnError)
+    if exc.http_status >= 500 and exc.http_status != 501:  # 501: a feature this server lacks
+        log.error(
+            "%s in %s %s [request %s]: %s",
+            exc.code,
+            request.method,
+            request.url.path,
+            request_id_of(request.scope),
+            exc.message,
+        )
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 
@@ -74,8 +119,20 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "server_error", "internal server error")
+    rid = request_id_of(request.scope)
+    log.exception(
+        "unhandled error in %s %s [request %s]",
+        request.method,
+        request.url.path,
+        rid,
+        exc_info=exc,
+    )
+    response = error_response(
+        500, "server_error", f"internal server error (request {rid})", {"request_id": rid}
+    )
+    # This handler answers from outside the middleware that stamps every other response.
+    response.headers[HEADER] = rid
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -1,18 +1,47 @@
 """Request bodies on the wire, as pydantic models (strict: no silent type coercion).
 
+Every body passes one validation layer, :meth:`_In._storable`: no string or key in it holds a
+control character, no integer is wider than 64 bits, no float is infinite
+(:mod:`cairn.validation`). So hostile input is a 422 before any route or database sees it.
+
 Responses are the frozen records' ``to_wire()`` dictionaries (:mod:`cairn.records`), the same
-objects the embedded backend hands the SDK.
+objects the embedded backend hands the SDK; failures are :class:`ErrorOut`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cairn.validation import INT64_MAX, check_json
+
+# A duration longer than this is a mistake, and past ~2.7e11 s a datetime overflows.
+MAX_SECONDS = 100 * 365 * 86_400.0
+
+Size = Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _storable(self) -> _In:
+        for name in type(self).model_fields:
+            check_json(getattr(self, name), name)
+        return self
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. 'not_found'")
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """The one body of every failed request."""
+
+    error: ErrorDetail
 
 
 class RunIn(_In):
@@ -84,7 +113,7 @@ class DigestsIn(_In):
 
 class BlobSizeIn(_In):
     digest: str
-    size: int = Field(ge=0)
+    size: Size
 
 
 class UploadPlanIn(_In):
@@ -94,7 +123,7 @@ class UploadPlanIn(_In):
 class PartIn(_In):
     number: int = Field(ge=1, le=10_000)
     md5: str  # base64 MD5 of the part's bytes, signed into its URL
-    size: int = Field(ge=0)
+    size: Size
 
 
 class PartsIn(_In):
@@ -107,7 +136,7 @@ class CompleteIn(_In):
 
 
 class GcIn(_In):
-    pending_older_than_seconds: float = Field(default=86_400.0, ge=0)
+    pending_older_than_seconds: float = Field(default=86_400.0, ge=0, le=MAX_SECONDS)
 
 
 class VisibilityIn(_In):
@@ -115,7 +144,7 @@ class VisibilityIn(_In):
 
 
 class ReclaimIn(_In):
-    grace_seconds: float = Field(default=86_400.0, ge=0)
+    grace_seconds: float = Field(default=86_400.0, ge=0, le=MAX_SECONDS)
     repack_below: float = Field(default=0.5, ge=0, le=1)
 
 

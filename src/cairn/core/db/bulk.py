@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, insert, literal
+from sqlalchemy import JSON, ColumnElement, Table, any_, func, insert, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cairn.core.db.models import Base
@@ -41,11 +41,20 @@ def is_postgres(s: Session) -> bool:
 def among(
     s: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]
 ) -> ColumnElement[bool]:
-    """``column IN values``, as one array parameter on PostgreSQL."""
+    """``column IN values`` as one bound parameter, however long ``values`` is.
+
+    PostgreSQL takes an array (``= ANY(%s)``); SQLite a JSON array read by ``json_each``
+    once the list is longer than a batch. A plain ``IN (?, ?, ...)`` of a user-sized list
+    (100,000 names in one files query) would pass both engines' limits on bound parameters
+    (65,535 and 32,766) and fail.
+    """
     if is_postgres(s):
         from sqlalchemy.dialects.postgresql import ARRAY  # only where it is used (~40 ms)
 
         return column == any_(literal(list(values), ARRAY(column.type)))
+    if len(values) > BATCH:
+        each = func.json_each(literal(json.dumps(list(values)))).table_valued("value")
+        return column.in_(select(each.c.value))
     return column.in_(values)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cairn.server.errors import responses
 from cairn.server.routes import (
     blobs,
     collections,
@@ -21,11 +22,28 @@ from cairn.server.routes import (
 API_PREFIX = "/api/v1"
 
 
+# Error statuses each group of routes can answer, on top of those every API route can
+# (OpenAPI; the body is always ErrorOut). 409: a state conflict; 501: no presigned URLs on
+# this store; 502: the blob store failed.
+EVERY_ROUTE = (401, 403, 404, 408, 413, 422, 500)
+MORE = {
+    viewer: (409, 502),
+    projects: (),
+    runs: (409,),
+    collections: (),
+    versions: (409, 502),
+    presigned: (409, 501, 502),
+    blobs: (409, 502),
+    links: (409,),
+    registries: (),
+    ttl: (409,),
+}
+
+
 def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
-    modules = (viewer, projects, runs, collections, versions, presigned, blobs)
-    for module in (*modules, links, registries, ttl):
-        api.include_router(module.router)
+    api = APIRouter(prefix=API_PREFIX, responses=responses(*EVERY_ROUTE))
+    for module, more in MORE.items():
+        api.include_router(module.router, responses=responses(*more))
     return api
 
 

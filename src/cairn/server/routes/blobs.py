@@ -24,6 +24,7 @@ from cairn.errors import BlobNotFoundError, ValidationError
 from cairn.manifest import packstream
 from cairn.manifest.digest import is_hex_md5
 from cairn.server.auth import State, Who
+from cairn.server.media import OCTETS, PACK, OctetResponse, PackResponse, binary_body
 from cairn.server.schemas import DigestsIn
 from cairn.server.state import ServerState
 from cairn.server.streams import ThreadBodyReader
@@ -52,7 +53,7 @@ def missing_blobs(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
     return {"missing": state.service.bind(who).missing_blobs(body.digests)}
 
 
-@router.put("/{digest}")
+@router.put("/{digest}", openapi_extra=binary_body(OCTETS))
 async def upload_blob(digest: str, request: Request, state: State, who: Who) -> dict[str, Any]:
     """Stream one blob to the store; it is admitted only if its bytes hash to ``digest``."""
     check_digest(digest)
@@ -64,7 +65,7 @@ async def upload_blob(digest: str, request: Request, state: State, who: Who) -> 
     return {"digest": digest, "size": written}
 
 
-@router.post("/packs")
+@router.post("/packs", openapi_extra=binary_body(PACK))
 async def upload_pack(request: Request, state: State, who: Who) -> dict[str, Any]:
     """Many small blobs in one body: a pack stream (header, then the blobs back to back).
 
@@ -93,7 +94,7 @@ def _readable(state: ServerState, who: Principal, digests: list[str]) -> None:
         )
 
 
-@router.post("/read", response_model=None)
+@router.post("/read", response_model=None, response_class=PackResponse)
 def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
     """Many blobs in one response, as a pack stream in the order asked (for small files).
 
@@ -123,7 +124,7 @@ def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
     )
 
 
-@router.get("/{digest}", response_model=None)
+@router.get("/{digest}", response_model=None, response_class=OctetResponse)
 def download_blob(digest: str, state: State, who: Who) -> Response:
     """A blob's bytes, if some version the caller may read holds it."""
     check_digest(digest)

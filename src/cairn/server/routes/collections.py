@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from cairn.server.auth import Caller
 from cairn.server.schemas import CollectionUpdateIn
+from cairn.validation import INT32_MAX
 
 router = APIRouter(prefix="/projects/{entity}/{project}", tags=["collections"])
 
@@ -64,7 +65,7 @@ def list_versions(
     project: str,
     collection: str,
     svc: Caller,
-    after_index: Annotated[int | None, Query(ge=-1)] = None,
+    after_index: Annotated[int | None, Query(ge=-1, le=INT32_MAX)] = None,
     limit: Limit = 50,
     tag: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:

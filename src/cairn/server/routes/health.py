@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from cairn.server.auth import State
-from cairn.server.errors import error_response
+from cairn.server.errors import error_response, responses
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +18,7 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get("/readyz", response_model=None, responses=responses(503))
 def readyz(state: State) -> Any:
     """The database answers and its schema is current: the replica can take traffic."""
     try:
