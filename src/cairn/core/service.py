@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
+from cairn.core import history
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
@@ -499,6 +500,7 @@ class Service(Storage):
                 final = self._finalise_manifest(manifest, version_id)
                 manifest_digest = self._store_manifest(final, session=s)
             self._check_blobs_present(final, s)
+            history.latest_moves(s, self.principal, coll.id, ver.id)
             index = (
                 s.execute(
                     update(m.Collection)
@@ -672,6 +674,7 @@ class Service(Storage):
     ) -> None:
         if not aliases:
             return
+        history.alias_moves(s, self.principal, collection_id, version_pk, aliases)
         s.execute(
             delete(m.Alias).where(
                 m.Alias.collection_id == collection_id, m.Alias.alias.in_(list(aliases))
@@ -681,13 +684,18 @@ class Service(Storage):
         for a in aliases:
             s.add(m.Alias(collection_id=collection_id, alias=a, version_id=version_pk))
 
-    def _add_tags(self, s: Session, version_pk: int, tags: Sequence[str]) -> None:
-        if not tags:
-            return
+    def _add_tags(
+        self, s: Session, version_pk: int, tags: Sequence[str], before: Sequence[str] | None = None
+    ) -> None:
+        """Append ``tags`` to the version's; ``before`` is what it had before a replacement."""
         existing = list(
             s.scalars(
                 select(m.Tag.tag).where(m.Tag.version_id == version_pk).order_by(m.Tag.position)
             )
+        )
+        after = existing + [t for t in dict.fromkeys(tags) if t not in existing]
+        history.tags_changed(
+            s, self.principal, version_pk, existing if before is None else before, after
         )
         pos = len(existing)
         for t in tags:
@@ -950,7 +958,9 @@ class Service(Storage):
                 ver.description = description
             if metadata is not None:
                 ver.metadata_ = metadata
+            history.fields_changed(s, self.principal, ver)
             if aliases is not None:
+                history.aliases_removed(s, self.principal, ver, keep=aliases)
                 s.execute(
                     delete(m.Alias).where(
                         m.Alias.version_id == ver.id, m.Alias.alias.not_in(aliases)
@@ -961,9 +971,10 @@ class Service(Storage):
                     s, ver.collection_id, ver.id, [a for a in aliases if a not in current]
                 )
             if tags is not None:
+                before = s.scalars(select(m.Tag.tag).where(m.Tag.version_id == ver.id)).all()
                 s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
                 s.flush()
-                self._add_tags(s, ver.id, tags)
+                self._add_tags(s, ver.id, tags, before=before)
             ver.updated_at = m.utcnow()
             s.flush()
             return self._version_record(s, ver)
@@ -980,6 +991,7 @@ class Service(Storage):
                     "delete_aliases=True",
                     details={"aliases": sorted(custom)},
                 )
+            history.version_deleted(s, self.principal, ver)
             s.execute(delete(m.Alias).where(m.Alias.version_id == ver.id))
             s.execute(delete(m.VersionFile).where(m.VersionFile.version_id == ver.id))
             ver.state = DELETED
