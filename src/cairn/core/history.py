@@ -99,13 +99,12 @@ def alias_moves(
     no move."""
     if not aliases:
         return
-    held = dict(
-        s.execute(
-            select(m.Alias.alias, m.Alias.version_id).where(
-                m.Alias.collection_id == collection_id, m.Alias.alias.in_(list(aliases))
-            )
+    rows = s.execute(
+        select(m.Alias.alias, m.Alias.version_id).where(
+            m.Alias.collection_id == collection_id, m.Alias.alias.in_(list(aliases))
         )
     )
+    held = {alias: pk for alias, pk in rows}
     for alias in aliases:
         old = held.get(alias)
         if old == version_pk:
