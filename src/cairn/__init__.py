@@ -23,6 +23,7 @@ from cairn.media import (
 )
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
+from cairn.sdk.diff import diff
 from cairn.sdk.entry import ArtifactManifestEntry
 from cairn.sdk.run import Run, finish, init, log_artifact, use_artifact
 from cairn.version import __version__
@@ -44,6 +45,7 @@ __all__ = [
     "Video",
     "__version__",
     "data_types",
+    "diff",
     "errors",
     "finish",
     "init",

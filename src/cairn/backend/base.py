@@ -15,6 +15,10 @@ from typing import Any, Protocol
 from cairn.manifest import Manifest
 from cairn.records import (
     CollectionRecord,
+    DiffEntry,
+    DiffSummary,
+    HistoryEvent,
+    LineageRecord,
     RunRecord,
     StorageReport,
     TypeRecord,
@@ -133,6 +137,22 @@ class Backend(Protocol):
     # changing
     def update_version(self, version_id: str, change: VersionUpdate) -> VersionRecord: ...
     def delete_version(self, version_id: str, *, delete_aliases: bool) -> None: ...
+
+    # lineage, history and diffs
+    def version_lineage(self, version_id: str, *, direction: str, depth: int) -> LineageRecord: ...
+    def run_lineage(
+        self, entity: str, project: str, run_id: str, *, direction: str, depth: int
+    ) -> LineageRecord: ...
+    def version_history(
+        self, version_id: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]: ...
+    def collection_history(
+        self, entity: str, project: str, collection: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]: ...
+    def diff_summary(self, a: str, b: str) -> DiffSummary: ...
+    def diff_entries(
+        self, a: str, b: str, *, after: str | None, limit: int
+    ) -> tuple[list[DiffEntry], str | None]: ...
 
     # maintenance
     def collect_garbage(self, *, pending_older_than: timedelta) -> int: ...

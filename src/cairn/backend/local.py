@@ -19,10 +19,12 @@ from pathlib import Path
 from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.concurrency import map_by_size
+from cairn.core import diff, history, lineage
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.service import Service
 from cairn.errors import DigestMismatchError
+from cairn.records import DiffEntry, DiffSummary, HistoryEvent, LineageRecord
 
 
 def local_user_entity() -> str:
@@ -90,6 +92,33 @@ class LocalBackend(Service):
 
         map_by_size(get, blobs, lambda b: b.size, self.workers)
         return set()  # copied from the store as they are; the cache checks them
+
+    # -- lineage, history and diffs (the core modules, in-process) ---------------------------
+    def version_lineage(self, version_id: str, *, direction: str, depth: int) -> LineageRecord:
+        return lineage.of_version(self, version_id, direction=direction, depth=depth)
+
+    def run_lineage(
+        self, entity: str, project: str, run_id: str, *, direction: str, depth: int
+    ) -> LineageRecord:
+        return lineage.of_run(self, entity, project, run_id, direction=direction, depth=depth)
+
+    def version_history(
+        self, version_id: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        return history.of_version(self, version_id, after=after, limit=limit)
+
+    def collection_history(
+        self, entity: str, project: str, collection: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        return history.of_collection(self, entity, project, collection, after=after, limit=limit)
+
+    def diff_summary(self, a: str, b: str) -> DiffSummary:
+        return diff.summary(self, a, b)
+
+    def diff_entries(
+        self, a: str, b: str, *, after: str | None, limit: int
+    ) -> tuple[list[DiffEntry], str | None]:
+        return diff.entries(self, a, b, after=after, limit=limit)
 
     def close(self) -> None:
         self.db.dispose()

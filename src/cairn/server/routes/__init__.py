@@ -7,7 +7,10 @@ from fastapi import APIRouter
 from cairn.server.routes import (
     blobs,
     collections,
+    diff,
     health,
+    history,
+    lineage,
     presigned,
     projects,
     runs,
@@ -21,6 +24,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     for module in (viewer, projects, runs, collections, versions, presigned, blobs):
+        api.include_router(module.router)
+    for module in (lineage, history, diff):
         api.include_router(module.router)
     return api
 
