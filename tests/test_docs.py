@@ -34,7 +34,7 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     write(tmp_path / "bicycle-data.h5", os.urandom(2048))
     write(tmp_path / "images" / "cat.png", b"cat")
     write(tmp_path / "images" / "dog.png", b"dog")
-    (code,) = blocks("python")
+    code = blocks("python")[0]
     exec(compile(code, "README.md", "exec"), {})
     art = cairn.Api().artifact("bikes/bike-dataset:prod")
     assert art.version == "v0"
@@ -47,6 +47,17 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
         "notes.txt",
     ]
     assert (tmp_path / "artifacts" / "bike-dataset:v0" / "notes.txt").read_text() == "hello"
+
+
+def test_readme_lineage_history_and_diff_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = [b for b in blocks("python") if ".lineage(" in b]
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "2 version " in printed and "/bikes/raw-rides:v0" in printed
+    assert "alias.added {'alias': 'prod', 'from_version': None}" in printed
+    assert "0 0 1 0" in printed
+    assert "ValueChange(key='acc', status='changed', old=0.91, new=0.93)" in printed
+    assert "changed weights.txt" in printed
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
