@@ -20,6 +20,7 @@ from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.concurrency import map_by_size
 from cairn.core import diff, history, lineage
+from cairn.core.access import Principal
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.service import Service
@@ -44,7 +45,9 @@ class LocalBackend(Service):
         data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(f"sqlite:///{data_dir / 'cairn.db'}")
         ensure_migrated(db, data_dir / "cairn.db.lock")
-        super().__init__(db, LocalBlobStore(data_dir / "blobs"))
+        # The store's one user, named as the OS knows them: what the history records as actor.
+        who = Principal(name=local_user_entity(), is_superuser=True)
+        super().__init__(db, LocalBlobStore(data_dir / "blobs"), who)
         self.workers = workers
 
     def default_entity(self) -> str:
