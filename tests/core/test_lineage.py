@@ -160,3 +160,12 @@ def test_bad_direction_or_depth_is_a_validation_error(
     ver = log(core.service, entity, "d", {"x": b"x"})
     with pytest.raises(ValidationError):
         lineage.of_version(core.service, ver.id, direction=direction, depth=depth)
+
+
+def test_a_deleted_version_is_no_node_and_no_way_through(core: Core, entity: str) -> None:
+    k = _pipeline(core, entity)
+    core.service.delete_version(k["clean_id"])
+    down = lineage.of_version(core.service, k["raw_id"], direction="downstream", depth=10)
+    assert {n.key for n in down.nodes} == {k["raw"], k["prep"]}
+    up = lineage.of_run(core.service, entity, "p", "train", direction="upstream", depth=10)
+    assert {n.key for n in up.nodes} == {k["train"], k["other"]}
