@@ -27,7 +27,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal_column,
     null,
@@ -130,26 +129,39 @@ def _page(s: Session, a_pk: int, b_pk: int, after: str | None, n: int) -> list[A
         .outerjoin(fb, and_(fb.version_id == b_pk, fb.path == fa.path))
         .where(fa.version_id == a_pk, or_(fb.path.is_(None), fb.digest != fa.digest))
     )
-    # In b only: added.
+    # In b, not in a (added), or changed: changed again, which the merge below drops. Asking
+    # for the changed ones too is what makes PostgreSQL walk b's path index in order and stop
+    # after a page, as on a's side; added alone is so rare to its estimates that it hashes
+    # every remaining row of both versions instead, on every page.
     fa2, fb2 = aliased(m.VersionFile), aliased(m.VersionFile)
-    added = select(
-        fb2.path.label("path"),
-        literal_column(f"'{ADDED}'", String).label("status"),
-        cast(null(), Text).label("old_digest"),
-        cast(null(), BigInteger).label("old_size"),
-        fb2.digest.label("new_digest"),
-        fb2.size.label("new_size"),
-    ).where(
-        fb2.version_id == b_pk,
-        ~exists().where(fa2.version_id == a_pk, fa2.path == fb2.path),
+    added = (
+        select(
+            fb2.path.label("path"),
+            case(
+                (fa2.path.is_(None), literal_column(f"'{ADDED}'", String)),
+                else_=literal_column(f"'{CHANGED}'", String),
+            ).label("status"),
+            cast(null(), Text).label("old_digest"),
+            cast(null(), BigInteger).label("old_size"),
+            fb2.digest.label("new_digest"),
+            fb2.size.label("new_size"),
+        )
+        .select_from(fb2)
+        .outerjoin(fa2, and_(fa2.version_id == a_pk, fa2.path == fb2.path))
+        .where(fb2.version_id == b_pk, or_(fa2.path.is_(None), fa2.digest != fb2.digest))
     )
     if after is not None:
         gone_or_changed = gone_or_changed.where(fa.path > after)
         added = added.where(fb2.path > after)
-    # Merged and ordered by the database, so the cursor compares paths the way it does
-    # (PostgreSQL's collation need not be Python's code-point order).
-    both = union_all(gone_or_changed, added).subquery()
-    return list(s.execute(select(both).order_by(both.c.path).limit(n)))
+    # Each side ordered and limited on its own, so the database walks both versions' path
+    # index in order and stops after a page (a join of the whole remainders per page re-read
+    # every row left, page after page); then merged and ordered by the database, so the
+    # cursor compares paths the way it does (PostgreSQL's collation need not be Python's).
+    first = gone_or_changed.order_by(fa.path).limit(n).subquery()
+    second = added.order_by(fb2.path).limit(n).subquery()
+    # Each side is complete up to its last path, so the first n of the merge are exact.
+    both = union_all(select(first), select(second).where(second.c.status == ADDED)).subquery()
+    return list(s.execute(select(both).order_by(both.c.path).limit(n)).all())
 
 
 def _value_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[ValueChange, ...]:
