@@ -5,14 +5,15 @@ Nodes are runs and committed versions; an edge says data flowed along it::
     run ──logged──▶ version          (versions.run_id)
     version ──used──▶ run            (run_inputs)
 
-Each edge kind is one function returning a SELECT of ``(src_kind, src_id, dst_kind, dst_id,
-edge)`` rows (:data:`EDGE_KINDS`); the walk uses every kind in both orientations. A graph is
-ONE recursive query (a recursive CTE, on SQLite and PostgreSQL alike): from the root it follows
-edges forwards (``downstream``), backwards (``upstream``) or both walks at once (``both`` is
-the union of the two walks, never a zig-zag that would pull in siblings), up to ``depth``
-edges. Rows are deduplicated per (node, depth, edge), so a cycle (a run that uses what it
-logged) ends at the depth limit. Every step is an index lookup (``ix_versions_run_id``, the
-``run_inputs`` keys), so the cost follows the part of the graph reached, not the whole table.
+Each edge kind is one function returning an :class:`EdgeKind` (which table, which two columns;
+:data:`EDGE_KINDS`); the walk uses every kind in the orientations it needs. A graph is ONE
+statement with a recursive CTE, on SQLite and PostgreSQL alike: from the root it follows edges
+forwards (``downstream``), backwards (``upstream``) or both walks at once (``both`` is the union
+of the two, never a zig-zag that would pull in siblings), up to ``depth`` edges. The walk's
+rows are nodes, deduplicated per (node, depth), so a cycle (a run that uses what it logged)
+ends at the depth limit; the same statement then reads the edges out of every reached node.
+Every step is an index lookup per node (``ix_versions_run_id``, the ``run_inputs`` keys), so
+the cost follows the part of the graph reached, not the size of the tables.
 
 The walk crosses projects the caller may not read; such nodes come back as placeholders
 (``hidden``, with no name or id), so the graph keeps its shape without leaking names.
