@@ -109,3 +109,30 @@ def test_quick_run_writes_expected_rows(tmp_path: Path) -> None:
         ("cairn-embedded", "W1 log ≥3x DVC add+push")
     ]
     assert (vs_dvc["status"], vs_dvc["value"]) == ("PASS", "4.0x"), vs_dvc
+
+
+def test_lineage_and_diff_benchmark_runs_tiny(tmp_path: Path) -> None:
+    """The issue-16 benchmark (lineage on a layered graph, diff of two big versions) at a tiny
+    size on SQLite: every operation runs and finds what the workload built."""
+    out = tmp_path / "graph.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    argv = ["--quick", "--db", "sqlite", "--nodes", "100", "--entries", "2000", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.lineage_diff", *argv],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {r["op"]: r for r in json.loads(out.read_text())["rows"]}
+    lineage = rows["lineage"]
+    assert lineage["nodes"] == lineage["size"]["nodes"]  # downstream of the root is everything
+    assert lineage["peak_rss"] > 0 and lineage["seconds"] > 0
+    # 2,000 entries: 3 % changed, 1 % removed, 1 % added (benchmarks/lineage_diff.py).
+    summary = rows["diff_summary"]
+    assert (summary["changed"], summary["removed"], summary["added"]) == (60, 20, 20)
+    assert summary["unchanged"] == 2000 - 60 - 20
+    assert rows["diff_entries"]["entries"] == 60 + 20 + 20

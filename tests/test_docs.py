@@ -76,6 +76,17 @@ def test_readme_training_script_runs(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert run.config == {"lr": 0.01, "epochs": 5, "layers": [64, 32]}
 
 
+def test_readme_lineage_history_and_diff_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = [b for b in blocks("python") if ".lineage(" in b]
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "2 version " in printed and "/bikes/raw-rides:v0" in printed
+    assert "alias.added {'alias': 'prod', 'from_version': None}" in printed
+    assert "0 0 1 0" in printed
+    assert "ValueChange(key='acc', status='changed', old=0.91, new=0.93)" in printed
+    assert "changed weights.txt" in printed
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env.update(

@@ -25,6 +25,7 @@ from cairn.media import (
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.artifact_ttl import ArtifactTTL
+from cairn.sdk.diff import diff
 from cairn.sdk.entry import ArtifactManifestEntry
 from cairn.sdk.init import init
 from cairn.sdk.run import Run, finish, log, log_artifact, use_artifact
@@ -54,6 +55,7 @@ __all__ = [
     "__version__",
     "config",
     "data_types",
+    "diff",
     "errors",
     "finish",
     "init",

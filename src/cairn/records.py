@@ -219,3 +219,162 @@ class RegistryRecord(_Wire):
     created_at: datetime
 
     _datetimes = ("created_at",)
+
+
+# -- lineage, history and diffs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineageNode(_Wire):
+    """A run or a version in a lineage graph, ``depth`` edges away from the graph's root.
+
+    ``key`` names the node within its graph: ``version:<version id>`` or
+    ``run:<entity>/<project>/<run id>``. A node the caller may not read is a placeholder:
+    ``hidden`` is true, ``key`` is ``hidden:<n>`` and nothing but ``kind`` and ``depth`` is set,
+    so the shape of the graph shows without a name leaking.
+    """
+
+    key: str
+    kind: str  # "version" | "run"
+    depth: int
+    hidden: bool = False
+    id: str | None = None  # the version id, or the run id (unique within its project)
+    entity: str | None = None
+    project: str | None = None
+    name: str | None = None  # a version's collection; a run's display name
+    type: str | None = None  # a version's artifact type; a run's job_type
+    index: int | None = None  # a version's index (``v{index}``)
+
+    @property
+    def version(self) -> str | None:
+        return f"v{self.index}" if self.index is not None else None
+
+    @property
+    def path(self) -> str | None:
+        """What ``Api().artifact()`` (a version) or ``Api().run()`` (a run) takes."""
+        if self.hidden:
+            return None
+        if self.kind == "version":
+            return f"{self.entity}/{self.project}/{self.name}:{self.version}"
+        return f"{self.entity}/{self.project}/{self.id}"
+
+
+@dataclass(frozen=True)
+class LineageEdge(_Wire):
+    """Data flows from ``source`` to ``target`` (node keys): a run ``logged`` a version, or a
+    version was ``used`` by a run."""
+
+    source: str
+    target: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class LineageRecord(_Wire):
+    """The part of the lineage graph around ``root`` that a walk of ``depth`` edges reached."""
+
+    root: str
+    direction: str  # "upstream" | "downstream" | "both"
+    depth: int
+    nodes: tuple[LineageNode, ...]
+    edges: tuple[LineageEdge, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "direction": self.direction,
+            "depth": self.depth,
+            "nodes": [n.to_wire() for n in self.nodes],
+            "edges": [e.to_wire() for e in self.edges],
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> LineageRecord:
+        return cls(
+            root=data["root"],
+            direction=data["direction"],
+            depth=data["depth"],
+            nodes=tuple(LineageNode.from_wire(n) for n in data["nodes"]),
+            edges=tuple(LineageEdge.from_wire(e) for e in data["edges"]),
+        )
+
+
+@dataclass(frozen=True)
+class HistoryEvent(_Wire):
+    """One recorded change: who (``actor``) did what (``action``, ``details``) and when.
+
+    ``action`` is one of :data:`cairn.core.history.ACTIONS` (``alias.added``, ``tag.removed``,
+    ``metadata.changed``, ``version.deleted``, …); ``details`` holds the before and after.
+    """
+
+    id: int
+    action: str
+    actor: str
+    at: datetime
+    entity: str
+    project: str
+    collection: str
+    version_id: str | None
+    version_index: int | None
+    details: dict[str, Any]
+
+    _datetimes = ("at",)
+
+    @property
+    def version(self) -> str | None:
+        return f"v{self.version_index}" if self.version_index is not None else None
+
+
+@dataclass(frozen=True)
+class ValueChange(_Wire):
+    """A metadata key (or a version field such as ``description``) that differs."""
+
+    key: str
+    status: str  # "added" | "removed" | "changed"
+    old: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True)
+class DiffSummary(_Wire):
+    """How version ``b`` differs from version ``a``: entry counts, and every value change."""
+
+    a: str
+    b: str
+    added: int
+    removed: int
+    changed: int
+    unchanged: int
+    metadata: tuple[ValueChange, ...] = ()
+    fields: tuple[ValueChange, ...] = ()  # description, type, aliases, tags
+
+    def to_wire(self) -> dict[str, Any]:
+        data = super().to_wire()
+        data["metadata"] = [c.to_wire() for c in self.metadata]
+        data["fields"] = [c.to_wire() for c in self.fields]
+        return data
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> DiffSummary:
+        return cls(
+            a=data["a"],
+            b=data["b"],
+            added=data["added"],
+            removed=data["removed"],
+            changed=data["changed"],
+            unchanged=data["unchanged"],
+            metadata=tuple(ValueChange.from_wire(c) for c in data["metadata"]),
+            fields=tuple(ValueChange.from_wire(c) for c in data["fields"]),
+        )
+
+
+@dataclass(frozen=True)
+class DiffEntry(_Wire):
+    """A path whose entry was added, removed or changed between two versions."""
+
+    path: str
+    status: str  # "added" | "removed" | "changed"
+    old_digest: str | None = None
+    old_size: int | None = None
+    new_digest: str | None = None
+    new_size: int | None = None

@@ -23,8 +23,8 @@ def cli(*args: str) -> str:
 
 def test_admin_commands_on_the_database(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'server.db'}"
-    assert "schema at 0007 (was empty)" in cli("server", "migrate", "--db", db)
-    assert "schema at 0007 (was 0007)" in cli("server", "migrate", "--db", db)
+    assert "schema at 0008 (was empty)" in cli("server", "migrate", "--db", db)
+    assert "schema at 0008 (was 0008)" in cli("server", "migrate", "--db", db)
     out = cli("user", "create", "ml-admin", "--admin", "--db", db)
     key = out.strip().splitlines()[-1]
     assert key.startswith("cairn_") and len(key) > 40

@@ -27,6 +27,7 @@ PARAMS = {
     "alias": "latest",
     "run_id": "run1",
     "version_id": "v-none",
+    "other_id": "v-other",
     "digest": "0" * 32,
     "link_id": "1",
 }

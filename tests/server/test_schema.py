@@ -37,7 +37,7 @@ def test_postgres_migrations_match_the_models() -> None:
     with backends.postgres_database("cairn_schema_test") as url:
         db = Database(url)
         db.migrate()
-        assert db.current_revision() == db.head_revision() == "0007"
+        assert db.current_revision() == db.head_revision() == "0008"
         assert _diff(db) == []
         db.dispose()
 

@@ -15,6 +15,10 @@ from typing import Any, Protocol
 from cairn.manifest import Manifest
 from cairn.records import (
     CollectionRecord,
+    DiffEntry,
+    DiffSummary,
+    HistoryEvent,
+    LineageRecord,
     RegistryRecord,
     RunRecord,
     RunUpdate,
@@ -187,6 +191,22 @@ class Backend(Protocol):
     def list_registries(self, entity: str | None = None) -> list[RegistryRecord]: ...
     def set_default_ttl(self, entity: str, seconds: int | None) -> None: ...
     def get_default_ttl(self, entity: str) -> int | None: ...
+
+    # lineage, history and diffs
+    def version_lineage(self, version_id: str, *, direction: str, depth: int) -> LineageRecord: ...
+    def run_lineage(
+        self, entity: str, project: str, run_id: str, *, direction: str, depth: int
+    ) -> LineageRecord: ...
+    def version_history(
+        self, version_id: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]: ...
+    def collection_history(
+        self, entity: str, project: str, collection: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]: ...
+    def diff_summary(self, a: str, b: str) -> DiffSummary: ...
+    def diff_entries(
+        self, a: str, b: str, *, after: str | None, limit: int
+    ) -> tuple[list[DiffEntry], str | None]: ...
 
     # maintenance
     def collect_garbage(self, *, pending_older_than: timedelta) -> int: ...

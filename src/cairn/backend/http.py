@@ -57,6 +57,10 @@ from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
 from cairn.manifest.packstream import read_header
 from cairn.records import (
     CollectionRecord,
+    DiffEntry,
+    DiffSummary,
+    HistoryEvent,
+    LineageRecord,
     RegistryRecord,
     RunRecord,
     RunUpdate,
@@ -916,6 +920,57 @@ class HttpBackend:
     def get_default_ttl(self, entity: str) -> int | None:
         seconds = self._json("GET", f"/entities/{_seg(entity)}/ttl")["seconds"]
         return int(seconds) if seconds is not None else None
+
+    # -- lineage, history and diffs ----------------------------------------------------------
+    def version_lineage(self, version_id: str, *, direction: str, depth: int) -> LineageRecord:
+        out = self._json(
+            "GET",
+            f"/versions/{_seg(version_id)}/lineage",
+            params={"direction": direction, "depth": depth},
+        )
+        return LineageRecord.from_wire(out)
+
+    def run_lineage(
+        self, entity: str, project: str, run_id: str, *, direction: str, depth: int
+    ) -> LineageRecord:
+        out = self._json(
+            "GET",
+            f"{self._run(entity, project, run_id)}/lineage",
+            params={"direction": direction, "depth": depth},
+        )
+        return LineageRecord.from_wire(out)
+
+    def _history(
+        self, url: str, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        out = self._json("GET", url, params=params)
+        return [HistoryEvent.from_wire(e) for e in out["events"]], out["next"]
+
+    def version_history(
+        self, version_id: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        return self._history(f"/versions/{_seg(version_id)}/history", after, limit)
+
+    def collection_history(
+        self, entity: str, project: str, collection: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        url = f"{self._project(entity, project)}/collections/{_seg(collection)}/history"
+        return self._history(url, after, limit)
+
+    def diff_summary(self, a: str, b: str) -> DiffSummary:
+        return DiffSummary.from_wire(self._json("GET", f"/versions/{_seg(a)}/diff/{_seg(b)}"))
+
+    def diff_entries(
+        self, a: str, b: str, *, after: str | None, limit: int
+    ) -> tuple[list[DiffEntry], str | None]:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        out = self._json("GET", f"/versions/{_seg(a)}/diff/{_seg(b)}/entries", params=params)
+        return [DiffEntry.from_wire(e) for e in out["entries"]], out["next"]
 
     # -- maintenance -------------------------------------------------------------------------
     def collect_garbage(self, *, pending_older_than: timedelta = timedelta(hours=24)) -> int:

@@ -20,12 +20,14 @@ from typing import Any
 from cairn.backend import packing
 from cairn.backend.base import BlobDownload, BlobUpload, Progress
 from cairn.concurrency import map_by_size
+from cairn.core import diff, history, lineage
+from cairn.core.access import Principal
 from cairn.core.blobs.local import LocalBlobStore
 from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.run_data import RunData
 from cairn.core.service import Service
 from cairn.errors import DigestMismatchError
-from cairn.records import RunRecord, RunUpdate
+from cairn.records import DiffEntry, DiffSummary, HistoryEvent, LineageRecord, RunRecord, RunUpdate
 
 
 def local_user_entity() -> str:
@@ -45,7 +47,9 @@ class LocalBackend(Service):
         data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(f"sqlite:///{data_dir / 'cairn.db'}")
         ensure_migrated(db, data_dir / "cairn.db.lock")
-        super().__init__(db, LocalBlobStore(data_dir / "blobs"))
+        # The store's one user, named as the OS knows them: what the history records as actor.
+        who = Principal(name=local_user_entity(), is_superuser=True)
+        super().__init__(db, LocalBlobStore(data_dir / "blobs"), who)
         self.workers = workers
 
     def default_entity(self) -> str:
@@ -125,6 +129,33 @@ class LocalBackend(Service):
         return RunData(self).list_runs(
             entity, project, filters=filters, newest_first=newest_first, after=after, limit=limit
         )
+
+    # -- lineage, history and diffs (the core modules, in-process) ---------------------------
+    def version_lineage(self, version_id: str, *, direction: str, depth: int) -> LineageRecord:
+        return lineage.of_version(self, version_id, direction=direction, depth=depth)
+
+    def run_lineage(
+        self, entity: str, project: str, run_id: str, *, direction: str, depth: int
+    ) -> LineageRecord:
+        return lineage.of_run(self, entity, project, run_id, direction=direction, depth=depth)
+
+    def version_history(
+        self, version_id: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        return history.of_version(self, version_id, after=after, limit=limit)
+
+    def collection_history(
+        self, entity: str, project: str, collection: str, *, after: int | None, limit: int
+    ) -> tuple[list[HistoryEvent], int | None]:
+        return history.of_collection(self, entity, project, collection, after=after, limit=limit)
+
+    def diff_summary(self, a: str, b: str) -> DiffSummary:
+        return diff.summary(self, a, b)
+
+    def diff_entries(
+        self, a: str, b: str, *, after: str | None, limit: int
+    ) -> tuple[list[DiffEntry], str | None]:
+        return diff.entries(self, a, b, after=after, limit=limit)
 
     def close(self) -> None:
         self.db.dispose()

@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import registries
+from cairn.core import history, registries
 from cairn.core.db import models as m
 from cairn.errors import (
     ArtifactNotFoundError,
@@ -173,11 +173,39 @@ def link_version(
             )
             s.add(link)
             s.flush()
+            history.record(
+                s,
+                svc.principal,
+                history.LINK_ADDED,
+                collection_id=coll.id,
+                version_id=source.id,
+                details={"portfolio": _label(s, coll), "link": str(link.id), "index": index},
+            )
         move_aliases(s, link, clean)
+        if clean:
+            _record_aliases(svc, s, link)
         s.flush()
         return membership_record(svc, s, link)
 
     return svc._write(run)
+
+
+def _label(s: Session, portfolio: m.Collection) -> str:
+    proj = s.get_one(m.Project, portfolio.project_id)
+    return f"{s.get_one(m.Entity, proj.entity_id).name}/{proj.name}/{portfolio.name}"
+
+
+def _record_aliases(svc: Service, s: Session, link: m.Link) -> None:
+    portfolio = s.get_one(m.Collection, link.portfolio_id)
+    names = s.scalars(select(m.LinkAlias.alias).where(m.LinkAlias.link_id == link.id)).all()
+    history.record(
+        s,
+        svc.principal,
+        history.LINK_ALIASES,
+        collection_id=portfolio.id,
+        version_id=link.version_id,
+        details={"portfolio": _label(s, portfolio), "link": str(link.id), "aliases": list(names)},
+    )
 
 
 def _writable_link(svc: Service, s: Session, link_id: str) -> m.Link:
@@ -199,6 +227,15 @@ def unlink(svc: Service, link_id: str) -> None:
     """
     with svc.db.write() as s:
         link = _writable_link(svc, s, link_id)
+        portfolio = s.get_one(m.Collection, link.portfolio_id)
+        history.record(
+            s,
+            svc.principal,
+            history.LINK_REMOVED,
+            collection_id=portfolio.id,
+            version_id=link.version_id,
+            details={"portfolio": _label(s, portfolio), "link": str(link.id), "index": link.index},
+        )
         s.delete(link)
 
 
@@ -220,6 +257,7 @@ def set_link_aliases(svc: Service, link_id: str, aliases: Sequence[str]) -> Vers
         current = set(s.scalars(select(m.LinkAlias.alias).where(m.LinkAlias.link_id == link.id)))
         move_aliases(s, link, [a for a in clean if a not in current])
         s.flush()
+        _record_aliases(svc, s, link)
         return membership_record(svc, s, link)
 
 

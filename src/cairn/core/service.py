@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import catalog, commit_tokens, deletion, permissions, registries
+from cairn.core import catalog, commit_tokens, deletion, history, permissions, registries
 from cairn.core import latest as latest_alias
 from cairn.core import links as _links
 from cairn.core import ttl as _ttl
@@ -533,6 +533,7 @@ class Service(Storage):
                 final = self._finalise_manifest(manifest, version_id)
                 manifest_digest = self._store_manifest(final, session=s)
             self._check_blobs_present(final, s)
+            history.latest_moves(s, self.principal, coll.id, ver.id)
             index = (
                 s.execute(
                     update(m.Collection)
@@ -724,6 +725,7 @@ class Service(Storage):
     ) -> None:
         if not aliases:
             return
+        history.alias_moves(s, self.principal, collection_id, version_pk, aliases)
         s.execute(
             delete(m.Alias).where(
                 m.Alias.collection_id == collection_id, m.Alias.alias.in_(list(aliases))
@@ -733,13 +735,18 @@ class Service(Storage):
         for a in aliases:
             s.add(m.Alias(collection_id=collection_id, alias=a, version_id=version_pk))
 
-    def _add_tags(self, s: Session, version_pk: int, tags: Sequence[str]) -> None:
-        if not tags:
-            return
+    def _add_tags(
+        self, s: Session, version_pk: int, tags: Sequence[str], before: Sequence[str] | None = None
+    ) -> None:
+        """Append ``tags`` to the version's; ``before`` is what it had before a replacement."""
         existing = list(
             s.scalars(
                 select(m.Tag.tag).where(m.Tag.version_id == version_pk).order_by(m.Tag.position)
             )
+        )
+        after = existing + [t for t in dict.fromkeys(tags) if t not in existing]
+        history.tags_changed(
+            s, self.principal, version_pk, existing if before is None else before, after
         )
         pos = len(existing)
         for t in tags:
@@ -944,12 +951,14 @@ class Service(Storage):
             ver = self._visible_version(s, version_id)
             self._check(s, self._project_of(s, ver), "write", "this artifact")
             if change.ttl_seconds is not None:
-                _ttl.set_ttl(ver, change.ttl_seconds)
+                _ttl.set_ttl(ver, change.ttl_seconds, s, self.principal)
             if description is not None or change.clear_description:
                 ver.description = description
             if metadata is not None:
                 ver.metadata_ = metadata
+            history.fields_changed(s, self.principal, ver)
             if aliases is not None:
+                history.aliases_removed(s, self.principal, ver, keep=aliases)
                 s.execute(
                     delete(m.Alias).where(
                         m.Alias.version_id == ver.id,
@@ -962,9 +971,10 @@ class Service(Storage):
                     s, ver.collection_id, ver.id, [a for a in aliases if a not in current]
                 )
             if tags is not None:
+                before = s.scalars(select(m.Tag.tag).where(m.Tag.version_id == ver.id)).all()
                 s.execute(delete(m.Tag).where(m.Tag.version_id == ver.id))
                 s.flush()
-                self._add_tags(s, ver.id, tags)
+                self._add_tags(s, ver.id, tags, before=before)
             if change.latest is not None:
                 latest_alias.set_on(s, ver, change.latest)
             ver.updated_at = m.utcnow()
@@ -1002,6 +1012,7 @@ class Service(Storage):
                     "delete_aliases=True",
                     details={"aliases": sorted(custom)},
                 )
+            history.version_deleted(s, self.principal, ver)
             deletion.retire(s, ver)
 
     # -- portfolios, registries, collections and TTL (rules in cairn.core.links/registries/ttl) --

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from cairn.core import deletion
+from cairn.core import deletion, history
+from cairn.core.access import Principal
 from cairn.core.db import models as m
 from cairn.core.db.locks import try_hold_maintenance
 from cairn.errors import PermissionDeniedError, ValidationError
@@ -41,11 +42,27 @@ def check(value: object) -> int:
     raise ValidationError(f"artifact TTL has to be positive, got {value} seconds")
 
 
-def set_ttl(ver: m.Version, value: int) -> None:
-    """Give a version its own TTL, no TTL (never expires), or the entity's (TTL_INHERIT)."""
+def set_ttl(
+    ver: m.Version, value: int, s: Session | None = None, who: Principal | None = None
+) -> None:
+    """Give a version its own TTL, no TTL (never expires), or the entity's (TTL_INHERIT).
+
+    With a session and a caller, a change of a committed version is recorded in its history.
+    """
     value = check(value)
+    before = {"seconds": ver.ttl_seconds, "inherit": bool(ver.ttl_inherit)}
     ver.ttl_inherit = value == TTL_INHERIT
     ver.ttl_seconds = value if value > 0 else None
+    after = {"seconds": ver.ttl_seconds, "inherit": ver.ttl_inherit}
+    if s is not None and who is not None and before != after:
+        history.record(
+            s,
+            who,
+            history.TTL_CHANGED,
+            collection_id=ver.collection_id,
+            version_id=ver.id,
+            details={"before": before, "after": after},
+        )
 
 
 def effective_seconds(ver: m.Version, entity: m.Entity) -> int | None:
@@ -146,5 +163,6 @@ def expire(
         records = [svc._version_record(s, v) for v in gone]
         if not dry_run:
             for ver in gone:
+                history.version_deleted(s, svc.principal, ver, history.VERSION_EXPIRED)
                 deletion.retire(s, ver)
     return records

@@ -10,7 +10,7 @@ from cairn.backend.base import Backend
 from cairn.config import Settings
 from cairn.errors import ArtifactNotFoundError, CollectionNotFoundError, ValidationError
 from cairn.naming import ArtifactPath
-from cairn.records import CollectionRecord
+from cairn.records import CollectionRecord, HistoryEvent
 from cairn.sdk import context
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.fields import record_field
@@ -126,6 +126,19 @@ class ArtifactCollection:
                 return
 
     versions = artifacts
+
+    def history(self, per_page: int = 100) -> list[HistoryEvent]:
+        """Every recorded change to this collection's versions, deleted ones included, oldest
+        first: alias moves, tag, description and metadata edits, deletions."""
+        events: list[HistoryEvent] = []
+        after: int | None = None
+        while True:
+            page, after = self._backend.collection_history(
+                self.entity, self.project, self.name, after=after, limit=per_page
+            )
+            events += page
+            if after is None:
+                return events
 
     def __len__(self) -> int:
         return self._record.version_count

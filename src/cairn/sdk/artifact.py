@@ -55,8 +55,10 @@ from cairn.references import handler_for
 from cairn.sdk import context, linking, transfer
 from cairn.sdk.artifact_ttl import ArtifactTTL
 from cairn.sdk.entry import ArtifactManifestEntry
+from cairn.sdk.lineage import LineageGraph
 
 if TYPE_CHECKING:
+    from cairn.records import HistoryEvent
     from cairn.sdk.api import ArtifactCollection
     from cairn.sdk.files import ArtifactFiles
     from cairn.sdk.run import Run
@@ -1080,6 +1082,29 @@ class Artifact:
             Run._from_record(r, self._backend, self._settings)
             for r in self._backend.version_consumers(record.id)
         ]
+
+    def lineage(self, direction: str = "both", depth: int = 10) -> LineageGraph:
+        """The runs and versions this version came from (``"upstream"``), became
+        (``"downstream"``) or both, up to ``depth`` edges away (1 to 1000): a
+        :class:`~cairn.sdk.lineage.LineageGraph`. Raises :class:`ValueError` for another
+        direction or depth."""
+        record = self._ensure_logged("lineage")
+        assert self._backend is not None
+        graph = self._backend.version_lineage(record.id, direction=direction, depth=depth)
+        return LineageGraph._from_record(graph)
+
+    def history(self, per_page: int = 100) -> list[HistoryEvent]:
+        """Every recorded change to this version, oldest first: alias moves (``latest``
+        too), tag, description and metadata edits — who, when, before and after."""
+        record = self._ensure_logged("history")
+        assert self._backend is not None
+        events: list[HistoryEvent] = []
+        after: int | None = None
+        while True:
+            page, after = self._backend.version_history(record.id, after=after, limit=per_page)
+            events += page
+            if after is None:
+                return events
 
     def json_encode(self) -> dict[str, Any]:
         record = self._ensure_logged("json_encode")

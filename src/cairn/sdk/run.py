@@ -35,6 +35,7 @@ from cairn.records import RunRecord, RunUpdate
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.fields import record_field
 from cairn.sdk.history import History
+from cairn.sdk.lineage import LineageGraph
 from cairn.sdk.run_values import Config, Summary
 
 _current: Run | None = None
@@ -474,6 +475,17 @@ class Run:
             Artifact._from_record(r, self._backend, self._settings)
             for r in self._backend.run_versions(self.entity, self.project, self.id, used=True)
         ]
+
+    def lineage(self, direction: str = "both", depth: int = 10) -> LineageGraph:
+        """The versions and runs this run came from (``"upstream"``: what it used, and what
+        made those), led to (``"downstream"``: what it logged, and who used those) or both, up
+        to ``depth`` edges away (1 to 1000). Artifacts still logging in the background are
+        not in it yet (``artifact.wait()`` first). Raises :class:`ValueError` for another
+        direction or depth."""
+        graph = self._backend.run_lineage(
+            self.entity, self.project, self.id, direction=direction, depth=depth
+        )
+        return LineageGraph._from_record(graph)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:

@@ -372,3 +372,30 @@ class CommitToken(Base):
     )
     deduplicated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- lineage and history -------------------------------------------------------------------------
+
+# The lineage walk follows "run logged version" edges from the run's side (cairn.core.lineage).
+Index("ix_versions_run_id", Version.run_id)
+
+
+class HistoryEvent(Base):
+    """One change to a version or collection, appended and never updated (cairn.core.history).
+
+    No foreign keys: the trail must outlive what it describes (a deleted version, and later a
+    deleted collection), so it holds the ids as plain numbers and the actor as a name.
+    """
+
+    __tablename__ = "history_events"
+    __table_args__ = (
+        Index("ix_history_events_collection", "collection_id", "id"),
+        Index("ix_history_events_version", "version_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

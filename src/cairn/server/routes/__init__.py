@@ -8,7 +8,10 @@ from cairn.server.errors import responses
 from cairn.server.routes import (
     blobs,
     collections,
+    diff,
     health,
+    history,
+    lineage,
     links,
     presigned,
     projects,
@@ -37,6 +40,9 @@ MORE = {
     links: (409,),
     registries: (),
     ttl: (409,),
+    lineage: (),
+    history: (),
+    diff: (),
 }
 
 
