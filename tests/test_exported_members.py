@@ -25,6 +25,7 @@ EXPORTED = [
     "__version__",
     "config",
     "data_types",
+    "diff",
     "errors",
     "finish",
     "init",

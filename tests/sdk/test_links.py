@@ -280,3 +280,36 @@ def test_a_registry_member_promotes_what_they_may_not_otherwise_touch(
     linked.metadata = {"edited": True}
     with pytest.raises((PermissionError, LookupError)):
         linked.save()  # metadata: the source's, which they may not write
+
+
+def test_links_aliases_and_ttl_are_on_the_history(cairn_env: CairnEnv, project: str) -> None:
+    from datetime import timedelta
+
+    source = _log(cairn_env, project, "mnist", b"weights")
+    linked = source.link("best", aliases=["production"])
+    linked.aliases = ["latest", "staging"]
+    linked.save()
+    source.ttl = timedelta(days=3)
+    source.save()
+    best = linked.collection
+    linked.unlink()
+    events = [(e.action, e.details) for e in source.history()]
+    actions = [a for a, _ in events]
+    for action in ("link.added", "link.aliases", "ttl.changed", "link.removed"):
+        assert action in actions, events
+    assert actions.index("link.added") < actions.index("link.removed")
+    added = dict(events)["link.added"]
+    assert added["portfolio"] == f"{source.entity}/{project}/best" and added["index"] == 0
+    alias_sets = [d["aliases"] for a, d in events if a == "link.aliases"]
+    assert alias_sets == [["production"], ["staging"]]
+    ttl = dict(events)["ttl.changed"]
+    assert ttl["before"] == {"seconds": None, "inherit": True}  # a new version inherits
+    assert ttl["after"] == {"seconds": 3 * 86400, "inherit": False}
+    portfolio = [(e.action, e.details) for e in best.history()]
+    assert [a for a, _ in portfolio] == [
+        "link.added",
+        "link.aliases",
+        "link.aliases",
+        "link.removed",
+    ]
+    assert portfolio[0][1]["source"] == f"{source.entity}/{project}/mnist:v0"

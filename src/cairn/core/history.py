@@ -15,10 +15,11 @@ deletes an event. Actions:
 ``metadata.changed``     ``before``, ``after`` (the whole metadata dict)
 ``version.deleted``      ``aliases`` it still had
 ``version.expired``      the same, when its TTL ran out (the actor: the caller of the expiry)
-``link.added``      linked into a portfolio (the event is the portfolio's, on the source
-                    version): ``portfolio``, ``link`` (its id), ``index``, ``aliases``
-``link.aliases``    the membership's portfolio aliases became ``aliases``; ``portfolio``, ``link``
-``link.removed``    the membership went; ``portfolio``, ``link``, ``index``
+``link.added``      linked into a portfolio: ``link`` (the membership's id), ``index`` (its
+                    ``vK`` there), and ``portfolio`` (on the source version's history) or
+                    ``source`` (``entity/project/name:vN``, on the portfolio's)
+``link.aliases``    the membership's portfolio aliases became ``aliases``; ``link``, as above
+``link.removed``    the membership went; ``link``, ``index``, as above
 ``ttl.changed``     ``before``, ``after``: each ``{"seconds", "inherit"}``
 ================== =================================================================
 

@@ -173,14 +173,7 @@ def link_version(
             )
             s.add(link)
             s.flush()
-            history.record(
-                s,
-                svc.principal,
-                history.LINK_ADDED,
-                collection_id=coll.id,
-                version_id=source.id,
-                details={"portfolio": _label(s, coll), "link": str(link.id), "index": index},
-            )
+            _record(svc, s, history.LINK_ADDED, link, {"index": index})
         move_aliases(s, link, clean)
         if clean:
             _record_aliases(svc, s, link)
@@ -190,22 +183,35 @@ def link_version(
     return svc._write(run)
 
 
-def _label(s: Session, portfolio: m.Collection) -> str:
-    proj = s.get_one(m.Project, portfolio.project_id)
-    return f"{s.get_one(m.Entity, proj.entity_id).name}/{proj.name}/{portfolio.name}"
+def _label(s: Session, coll: m.Collection) -> str:
+    proj = s.get_one(m.Project, coll.project_id)
+    return f"{s.get_one(m.Entity, proj.entity_id).name}/{proj.name}/{coll.name}"
 
 
-def _record_aliases(svc: Service, s: Session, link: m.Link) -> None:
+def _record(
+    svc: Service, s: Session, action: str, link: m.Link, details: dict[str, object]
+) -> None:
+    """One event on the source version's history and one on the portfolio's."""
     portfolio = s.get_one(m.Collection, link.portfolio_id)
-    names = s.scalars(select(m.LinkAlias.alias).where(m.LinkAlias.link_id == link.id)).all()
+    source = s.get_one(m.Version, link.version_id)
+    common = {"link": str(link.id), **details}
     history.record(
         s,
         svc.principal,
-        history.LINK_ALIASES,
-        collection_id=portfolio.id,
-        version_id=link.version_id,
-        details={"portfolio": _label(s, portfolio), "link": str(link.id), "aliases": list(names)},
+        action,
+        collection_id=source.collection_id,
+        version_id=source.id,
+        details={"portfolio": _label(s, portfolio), **common},
     )
+    origin = f"{_label(s, s.get_one(m.Collection, source.collection_id))}:v{source.index}"
+    history.record(
+        s, svc.principal, action, collection_id=portfolio.id, details={"source": origin, **common}
+    )
+
+
+def _record_aliases(svc: Service, s: Session, link: m.Link) -> None:
+    names = s.scalars(select(m.LinkAlias.alias).where(m.LinkAlias.link_id == link.id)).all()
+    _record(svc, s, history.LINK_ALIASES, link, {"aliases": list(names)})
 
 
 def _writable_link(svc: Service, s: Session, link_id: str) -> m.Link:
@@ -227,15 +233,7 @@ def unlink(svc: Service, link_id: str) -> None:
     """
     with svc.db.write() as s:
         link = _writable_link(svc, s, link_id)
-        portfolio = s.get_one(m.Collection, link.portfolio_id)
-        history.record(
-            s,
-            svc.principal,
-            history.LINK_REMOVED,
-            collection_id=portfolio.id,
-            version_id=link.version_id,
-            details={"portfolio": _label(s, portfolio), "link": str(link.id), "index": link.index},
-        )
+        _record(svc, s, history.LINK_REMOVED, link, {"index": link.index})
         s.delete(link)
 
 
