@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cairn.manifest.paths import MAX_PATH_LEN
+
 MiB = 1 << 20
 
 
@@ -33,3 +35,8 @@ class ServerConfig:
     pack_threshold: int = 1 * MiB
     pack_target: int = 32 * MiB  # what a client puts in one pack upload
     max_pack_bytes: int = 256 * MiB  # one pack upload at most
+    # Bounds on one version (cairn.core.commit_checks.CommitLimits): entries, characters in
+    # one entry path, bytes of its stored manifest.
+    max_entries: int = 10_000_000
+    max_path_length: int = MAX_PATH_LEN
+    max_manifest_bytes: int = 4 * 1024 * MiB
