@@ -1,14 +1,14 @@
 """The two server kinds, in process: SQLite with a blob folder, PostgreSQL with S3.
 
-``kind_server`` gives a fresh server of each kind per test (a throwaway PostgreSQL database and
-S3 bucket for the second; skipped, saying why, where either is unavailable). Blobs under 512
-bytes are "small" (pack streams); on S3 those from 5 MiB go in multipart uploads and the rest by
-presigned single PUT.
+``make_kind(**config)`` makes a fresh server of the test's kind (a throwaway PostgreSQL
+database and S3 bucket for the second; skipped, saying why, where either is unavailable);
+``kind_server`` is one with the defaults. Blobs under 512 bytes are "small" (pack streams); on
+S3 those from 5 MiB go in multipart uploads and the rest by presigned single PUT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,9 +20,10 @@ KINDS = ["sqlite-folder", "postgres-s3"]
 
 
 @pytest.fixture(params=KINDS)
-def kind_server(request: pytest.FixtureRequest, make: Any) -> Iterator[Server]:
+def make_kind(request: pytest.FixtureRequest, make: Any) -> Iterator[Callable[..., Server]]:
+    tuning = {"pack_threshold": 512, "pack_target": 4096}
     if request.param == "sqlite-folder":
-        yield make(pack_threshold=512, pack_target=4096)
+        yield lambda **config: make(**tuning, **config)
         return
     from tests import backends
 
@@ -30,17 +31,27 @@ def kind_server(request: pytest.FixtureRequest, make: Any) -> Iterator[Server]:
     if why:
         pytest.skip(why)
     s3 = request.getfixturevalue("s3")
-    url, drop = backends.create_database("cairn_possession")
-    options = {**s3.store_options(), "multipart_threshold": 5 * MiB, "part_size": 5 * MiB}
-    server = make(
-        db_url=url,
-        store_uri=f"s3://{s3.new_bucket()}/cairn",
-        store_options=options,
-        pack_threshold=512,
-        pack_target=4096,
-    )
-    try:
-        yield server
-    finally:
+    made: list[tuple[Server, Callable[[], None]]] = []
+
+    def build(**config: Any) -> Server:
+        url, drop = backends.create_database("cairn_kind")
+        options = {**s3.store_options(), "multipart_threshold": 5 * MiB, "part_size": 5 * MiB}
+        server: Server = make(
+            db_url=url,
+            store_uri=f"s3://{s3.new_bucket()}/cairn",
+            store_options=options,
+            **tuning,
+            **config,
+        )
+        made.append((server, drop))
+        return server
+
+    yield build
+    for server, drop in made:
         server.state.db.dispose()  # its connections first, then the database
         drop()
+
+
+@pytest.fixture
+def kind_server(make_kind: Callable[..., Server]) -> Server:
+    return make_kind()
