@@ -4,11 +4,14 @@ A version is made in three steps (DESIGN.md, "Commit protocol"):
 
 1. :meth:`Service.begin_version` checks names and the collection's type and creates a PENDING
    version that nobody else can see;
-2. the client asks :meth:`Service.missing_blobs` which digests the store lacks and uploads only
-   those (each is verified before :meth:`Service.record_blobs` admits it);
+2. the client asks :meth:`Service.missing_blobs` which digests it must upload — those the store
+   lacks or the caller does not hold (:mod:`cairn.core.possession`) — and uploads only those
+   (each is verified before :meth:`Service.record_blobs` admits it);
 3. :meth:`Service.commit_version`, in one transaction, checks that every blob the manifest names
-   is stored, then either returns the latest version (same digest: no new version) or assigns
-   the next index, moves ``latest`` and the requested aliases, and makes the version visible.
+   is stored and held by the caller with the size its entries claim, and the version's bounds
+   and paths (:mod:`cairn.core.commit_checks`), then either returns the latest version (same
+   digest: no new version) or assigns the next index, moves ``latest`` and the requested
+   aliases, and makes the version visible.
 
 A process that dies anywhere before step 3 leaves only a PENDING row, which readers never see
 and :meth:`Service.collect_garbage` removes after an expiry.
