@@ -183,7 +183,9 @@ class Storage:
         """Verify and store every blob of a pack stream (:mod:`cairn.manifest.packstream`).
 
         All or nothing: one blob that does not hash to its digest rejects the whole pack. With
-        packs enabled the blobs become one stored pack; otherwise one object each.
+        packs enabled the blobs the store lacks become one stored pack (none, if it lacks
+        none); otherwise one object each. Blobs it holds already are verified, not stored again.
+        Every blob of the pack is recorded as the caller's (:mod:`cairn.core.possession`).
 
         Raises:
             ValidationError: a malformed, oversized or truncated stream.
@@ -203,7 +205,8 @@ class Storage:
                         f.seek(offset)
                         self.blobs.put_stream(digest, io.BytesIO(f.read(size)), size)
                 self.record_blobs(layout)
-                return {"stored": len(layout), "pack": None}
+                done: dict[str, Any] = {"stored": len(layout), "pack": None}
+                return {**done, "new": 0} if policy.enabled else done
             pack_id = packs.new_pack_id()
             self.blobs.put_pack(pack_id, spooled.path, spooled.md5)
 
