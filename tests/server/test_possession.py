@@ -310,3 +310,19 @@ def test_reads_are_for_blobs_of_readable_versions(kind_server: Server, tmp_path:
     assert bob.get(f"/api/v1/blobs/{md5(data)}").status_code == 404
     assert commit(bob, begin(bob, "bob", "mine"), {"f": data}).status_code == 200
     assert bob.get(f"/api/v1/blobs/{md5(data)}").content == data
+
+
+def test_an_upload_proves_nothing_once_gc_took_the_blob(
+    kind_server: Server, tmp_path: Path
+) -> None:
+    data = os.urandom(MID)
+    upload(kind_server, "bob", data, tmp_path)
+    bob = kind_server.client("bob")
+    assert bob.post("/api/v1/blobs/missing", json={"digests": [md5(data)]}).json()["missing"] == []
+    report = kind_server.client("root").post("/api/v1/gc/storage", json={"grace_seconds": 0})
+    assert report.json()["blobs_deleted"] == 1
+    with kind_server.state.db.read() as s:
+        assert s.scalars(select(m.BlobUpload)).all() == []  # gone with its blob
+    assert bob.post("/api/v1/blobs/missing", json={"digests": [md5(data)]}).json()["missing"] == [
+        md5(data)
+    ]

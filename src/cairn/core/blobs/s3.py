@@ -17,6 +17,12 @@ How the store keeps its promise that a blob's bytes hash to its name:
 * Single PUTs (``put_*`` below the multipart threshold, and :meth:`S3BlobStore.presign_put`)
   carry ``Content-MD5`` = the digest the key names, so the S3 server itself refuses other bytes
   and the object never appears. Those blobs need no :meth:`~S3BlobStore.verify`.
+* Presigned single PUTs from clients of a team server (:meth:`S3BlobStore.presign_staged_put`)
+  carry the same signed ``Content-MD5`` but go to a staging key under the account's tag, so the
+  server can tell who uploaded them (proof of possession, :mod:`cairn.core.possession`);
+  :meth:`~S3BlobStore.take_staged` copies one to its blob's key server-side. A staged object
+  nobody confirms is garbage, like an abandoned multipart upload (an ``uploads/`` lifecycle rule
+  on the bucket removes both).
 * ``put_*`` above the threshold upload parts, each with its own ``Content-MD5``, while hashing
   the whole; the upload is completed only if the whole hashes to the digest, else aborted.
 * Presigned multipart uploads (:meth:`~S3BlobStore.create_multipart` …) go to a private staging
