@@ -16,10 +16,10 @@ from cairn.errors import FileFolderConflictError, LimitExceededError, SizeMismat
 from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import md5_b64
 from tests.server.conftest import Server, error_of
-from tests.server.kinds import kind_server, make_kind
+from tests.server.kinds import kind_server, kinds_bucket, make_kind
 from tests.server.test_possession import begin, upload
 
-__all__ = ["kind_server", "make_kind"]
+__all__ = ["kind_server", "kinds_bucket", "make_kind"]
 
 
 def manifest(files: dict[str, bytes], sizes: dict[str, int] | None = None) -> dict[str, Any]:

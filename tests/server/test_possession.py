@@ -26,9 +26,9 @@ from cairn.manifest.digest import md5_b64
 from cairn.manifest.packstream import encode_header
 from cairn.records import VersionSpec
 from tests.server.conftest import Server, error_of, log_version
-from tests.server.kinds import MiB, kind_server, make_kind
+from tests.server.kinds import MiB, kind_server, kinds_bucket, make_kind
 
-__all__ = ["kind_server", "make_kind"]
+__all__ = ["kind_server", "kinds_bucket", "make_kind"]
 
 SECRET = b"alice's private bytes, " * 3  # 69 bytes: a small blob, in a pack
 MID = 2000  # a blob that goes by PUT (presigned single PUT on S3)
