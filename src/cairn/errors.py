@@ -10,12 +10,14 @@ still write ``except KeyError`` or ``except ValueError``::
     ├── ValidationError (ValueError)      bad name, type, alias, tag, metadata, path, URI
     │   ├── InvalidPathError              entry path is absolute, has '..', NUL, ...
     │   ├── PayloadTooLargeError          a request body over the server's limit
+    │   ├── LimitExceededError            a commit over a bound (entries, path length, manifest)
     │   ├── LocalPathError (FileNotFoundError)  add_file/add_dir given no such file/folder
     │   ├── ColumnTypeError (TypeError)   a Table cell does not fit its column's type
     │   └── UnsupportedObjectError (TypeError)  add() of an object that is not media
     ├── ConflictError (ValueError)
     │   ├── TypeConflictError             a collection keeps one type
     │   ├── EntryConflictError            same path added twice with different content
+    │   │   └── FileFolderConflictError   a path that is both a file and a folder
     │   ├── AliasInUseError               delete() while custom aliases point at a version
     │   └── VersionLinkedError            delete() of a version linked into portfolios
     ├── NotFoundError (LookupError)
@@ -29,6 +31,7 @@ still write ``except KeyError`` or ``except ValueError``::
     │   └── BlobNotFoundError             a digest the store does not hold
     ├── IntegrityError (ValueError)
     │   ├── DigestMismatchError           bytes do not hash to the digest they claim
+    │   ├── SizeMismatchError             an entry claims a size its stored blob does not have
     │   └── VerificationError             verify() found files that differ
     ├── AuthenticationError (PermissionError)   no or bad API key
     ├── PermissionDeniedError (PermissionError) authenticated but not allowed
@@ -103,6 +106,13 @@ class PayloadTooLargeError(ValidationError):
     http_status = 413
 
 
+class LimitExceededError(ValidationError):
+    """A commit over one of the server's bounds; ``details["limit"]`` names it, with its
+    ``max`` and the ``actual`` value."""
+
+    code = "limit_exceeded"
+
+
 class LocalPathError(ValidationError, FileNotFoundError):
     code = "local_path"
 
@@ -128,6 +138,12 @@ class TypeConflictError(ConflictError):
 
 class EntryConflictError(ConflictError):
     code = "entry_conflict"
+
+
+class FileFolderConflictError(EntryConflictError):
+    """One path is a file and also a folder of other entries (``a`` and ``a/b``)."""
+
+    code = "file_folder_conflict"
 
 
 class AliasInUseError(ConflictError):
@@ -189,6 +205,12 @@ class IntegrityError(CairnError, ValueError):
 
 class DigestMismatchError(IntegrityError):
     code = "digest_mismatch"
+
+
+class SizeMismatchError(IntegrityError):
+    """An entry's claimed size differs from its stored blob's; ``details["path"]`` names it."""
+
+    code = "size_mismatch"
 
 
 class VerificationError(IntegrityError):

@@ -91,7 +91,7 @@ def test_an_interrupted_multipart_upload_resumes(s3_server: Server, tmp_path: Pa
         first.upload_blobs([blob])
     assert first.missing_blobs([digest]) == [digest]
     with s3_server.state.db.read() as s:
-        assert s.get(m.MultipartUpload, digest) is not None
+        assert s.get(m.MultipartUpload, (digest, "alice")) is not None
 
     second = s3_server.backend("alice")
     seen = watch(second)
@@ -100,7 +100,7 @@ def test_an_interrupted_multipart_upload_resumes(s3_server: Server, tmp_path: Pa
     assert len(direct_puts) == 1  # only the part that never arrived
     assert second.missing_blobs([digest]) == []
     with s3_server.state.db.read() as s:
-        assert s.get(m.MultipartUpload, digest) is None
+        assert s.get(m.MultipartUpload, (digest, "alice")) is None
         assert s.get_one(m.Blob, digest).size == len(data)
     out = tmp_path / "back.bin"
     log_version(second, tmp_path, "alice", "p", "big", {"big.bin": data})

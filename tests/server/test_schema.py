@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cairn.core.db.engine import Database
+from cairn.core.db.engine import SCHEMA_HEAD, Database
 from cairn.core.db.models import Base
 from cairn.server import ServerConfig
 from cairn.server.app import SchemaError, open_state
@@ -37,7 +37,7 @@ def test_postgres_migrations_match_the_models() -> None:
     with backends.postgres_database("cairn_schema_test") as url:
         db = Database(url)
         db.migrate()
-        assert db.current_revision() == db.head_revision() == "0008"
+        assert db.current_revision() == db.head_revision() == SCHEMA_HEAD
         assert _diff(db) == []
         db.dispose()
 

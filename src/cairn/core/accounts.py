@@ -16,7 +16,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, aliased
 from cairn import naming
 from cairn.core.access import ROLE_RANK, Principal
 from cairn.core.db import models as m
-from cairn.core.db.bulk import among
 from cairn.core.db.engine import Database
 from cairn.errors import (
     AuthenticationError,
@@ -37,12 +36,9 @@ from cairn.errors import (
     ProjectNotFoundError,
     ValidationError,
 )
-from cairn.manifest.digest import is_hex_md5
-from cairn.records import COMMITTED
 
 KEY_PREFIX = "cairn_"
 _SHOWN = 12  # characters of a key kept in clear, to tell keys apart in listings
-_BATCH = 5000
 
 
 def new_api_key() -> str:
@@ -339,49 +335,7 @@ class Accounts:
         roles.update({t: role for *_, t, role in rows if t is not None})
         return Principal(name=name, is_superuser=is_admin, roles=roles)
 
-    # -- access to blobs and projects --------------------------------------------------------------
-    def readable_blobs(self, who: Principal, digests: Sequence[str]) -> set[str]:
-        """Which blobs ``who`` may download: those some readable committed version holds.
-
-        Blobs are shared between projects, so a digest alone must not open another team's
-        private bytes.
-        """
-        wanted = [d for d in dict.fromkeys(digests) if is_hex_md5(d)]
-        if who.is_superuser:
-            return set(wanted)
-        out: set[str] = set()
-        with self.db.read() as s:
-            for i in range(0, len(wanted), _BATCH):
-                chunk = wanted[i : i + _BATCH]
-                readable = (m.Project.visibility == "public") | m.Entity.name.in_(list(who.roles))
-                files = (
-                    select(m.VersionFile.blob)
-                    .join(m.Version, m.Version.id == m.VersionFile.version_id)
-                    .join(m.Collection, m.Collection.id == m.Version.collection_id)
-                    .join(m.Project, m.Project.id == m.Collection.project_id)
-                    .join(m.Entity, m.Entity.id == m.Project.entity_id)
-                    .where(
-                        among(s, m.VersionFile.blob, chunk), m.Version.state == COMMITTED, readable
-                    )
-                    .distinct()
-                )
-                out.update(b for b in s.scalars(files) if b is not None)
-                # A version linked into a readable portfolio is readable (cairn.core.links).
-                linked = (
-                    select(m.VersionFile.blob)
-                    .join(m.Version, m.Version.id == m.VersionFile.version_id)
-                    .join(m.Link, m.Link.version_id == m.Version.id)
-                    .join(m.Collection, m.Collection.id == m.Link.portfolio_id)
-                    .join(m.Project, m.Project.id == m.Collection.project_id)
-                    .join(m.Entity, m.Entity.id == m.Project.entity_id)
-                    .where(
-                        among(s, m.VersionFile.blob, chunk), m.Version.state == COMMITTED, readable
-                    )
-                    .distinct()
-                )
-                out.update(b for b in s.scalars(linked) if b is not None)
-        return out
-
+    # -- access to projects ------------------------------------------------------------------
     def set_visibility(self, who: Principal, entity: str, project: str, visibility: str) -> None:
         """Make a project ``public`` (readable by every signed-in user) or ``private``.
 

@@ -32,7 +32,7 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -196,7 +196,10 @@ def read_range(store: BlobStore, r: PackRange) -> Iterator[tuple[str, bytes]]:
 
 @dataclass(frozen=True)
 class SpooledPack:
-    """An incoming pack stream's blobs, verified and written back to back to a local file."""
+    """An incoming pack stream's blobs, verified and written back to back to a local file.
+
+    ``layout`` and ``offsets`` are those of the blobs written (the stream's, less any skipped).
+    """
 
     path: str
     md5: str
@@ -206,11 +209,18 @@ class SpooledPack:
 
 
 @contextmanager
-def spool(stream: IO[bytes], layout: Layout, directory: str | None = None) -> Iterator[SpooledPack]:
+def spool(
+    stream: IO[bytes],
+    layout: Layout,
+    directory: str | None = None,
+    *,
+    skip: Collection[str] = frozenset(),
+) -> Iterator[SpooledPack]:
     """Read the blobs a pack stream's header announced into a temporary file, hashing each.
 
-    The file is removed when the block ends. All or nothing: one blob that does not hash to
-    its digest rejects the whole pack.
+    Blobs in ``skip`` (the store holds them already) are hashed but not written. The file is
+    removed when the block ends. All or nothing: one blob that does not hash to its digest
+    rejects the whole pack.
 
     Raises:
         DigestMismatchError: one or more blobs hash otherwise (``details["mismatched"]``).
@@ -221,10 +231,12 @@ def spool(stream: IO[bytes], layout: Layout, directory: str | None = None) -> It
         whole = hashlib.md5()
         bad: list[str] = []
         offsets: list[int] = []
+        kept: list[tuple[str, int]] = []
         pos = 0
         with open(fd, "wb") as out:
             for digest, size in layout:
                 h = hashlib.md5()
+                keep = digest not in skip
                 left = size
                 while left > 0:
                     chunk = read_exactly(stream, min(left, CHUNK))
@@ -234,13 +246,16 @@ def spool(stream: IO[bytes], layout: Layout, directory: str | None = None) -> It
                             f"{size - left} of its {size} bytes arrived"
                         )
                     h.update(chunk)
-                    whole.update(chunk)
-                    out.write(chunk)
+                    if keep:
+                        whole.update(chunk)
+                        out.write(chunk)
                     left -= len(chunk)
                 if h.hexdigest() != digest:
                     bad.append(digest)
-                offsets.append(pos)
-                pos += size
+                if keep:
+                    kept.append((digest, size))
+                    offsets.append(pos)
+                    pos += size
         if stream.read(1):
             raise ValidationError("the pack stream goes on after its last announced blob")
         if bad:
@@ -250,7 +265,7 @@ def spool(stream: IO[bytes], layout: Layout, directory: str | None = None) -> It
                 f"digests ({shown}); the whole pack was refused and nothing from it was stored",
                 details={"mismatched": bad[:1000]},
             )
-        yield SpooledPack(path, whole.hexdigest(), pos, tuple(layout), tuple(offsets))
+        yield SpooledPack(path, whole.hexdigest(), pos, tuple(kept), tuple(offsets))
     finally:
         if os.path.exists(path):
             os.unlink(path)

@@ -4,11 +4,14 @@ A version is made in three steps (DESIGN.md, "Commit protocol"):
 
 1. :meth:`Service.begin_version` checks names and the collection's type and creates a PENDING
    version that nobody else can see;
-2. the client asks :meth:`Service.missing_blobs` which digests the store lacks and uploads only
-   those (each is verified before :meth:`Service.record_blobs` admits it);
+2. the client asks :meth:`Service.missing_blobs` which digests it must upload — those the store
+   lacks or the caller does not hold (:mod:`cairn.core.possession`) — and uploads only those
+   (each is verified before :meth:`Service.record_blobs` admits it);
 3. :meth:`Service.commit_version`, in one transaction, checks that every blob the manifest names
-   is stored, then either returns the latest version (same digest: no new version) or assigns
-   the next index, moves ``latest`` and the requested aliases, and makes the version visible.
+   is stored and held by the caller with the size its entries claim, and the version's bounds
+   and paths (:mod:`cairn.core.commit_checks`), then either returns the latest version (same
+   digest: no new version) or assigns the next index, moves ``latest`` and the requested
+   aliases, and makes the version visible.
 
 A process that dies anywhere before step 3 leaves only a PENDING row, which readers never see
 and :meth:`Service.collect_garbage` removes after an expiry.
@@ -29,12 +32,22 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cairn import naming
-from cairn.core import catalog, commit_tokens, deletion, history, permissions, registries
+from cairn.core import (
+    catalog,
+    commit_checks,
+    commit_tokens,
+    deletion,
+    history,
+    permissions,
+    possession,
+    registries,
+)
 from cairn.core import latest as latest_alias
 from cairn.core import links as _links
 from cairn.core import ttl as _ttl
 from cairn.core.access import LOCAL, ROLE_RANK, Principal
 from cairn.core.blobs.base import BlobStore
+from cairn.core.commit_checks import CommitLimits
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among
 from cairn.core.db.bulk import bulk_insert as _bulk_insert
@@ -109,15 +122,17 @@ class Service(Storage):
         blobs: BlobStore,
         principal: Principal = LOCAL,
         packs: PackPolicy | None = None,
+        limits: CommitLimits | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.principal = principal
         self.packs = packs if packs is not None else PackPolicy.for_store(blobs)
+        self.limits = limits if limits is not None else CommitLimits()
 
     def bind(self, principal: Principal) -> Service:
         """The same service acting for another caller (one per server request)."""
-        return Service(self.db, self.blobs, principal, self.packs)
+        return Service(self.db, self.blobs, principal, self.packs, self.limits)
 
     # -- permissions (overridden in spirit by the server's roles) -------------------------------
     def _may(self, s: Session, project: m.Project, action: str) -> bool:
@@ -401,16 +416,24 @@ class Service(Storage):
 
         All or nothing: a path another writer already added with different content raises
         EntryConflictError and this call adds nothing. The same path with the same content is
-        fine. Every stored entry's blob must already be in the store. Returns how many entries
-        were new.
+        fine. Every stored entry's blob must be held by the caller
+        (:mod:`cairn.core.possession`); the version as a whole is checked again at commit.
+
+        Raises:
+            BlobNotFoundError: the caller does not hold a blob it names (upload it).
+            SizeMismatchError, FileFolderConflictError, LimitExceededError: see
+                :mod:`cairn.core.commit_checks`.
         """
+        commit_checks.check_entries(self.limits, manifest.entries, len(manifest))
+        commit_checks.check_paths(manifest.entries)
         self._check_blobs_present(manifest)
         final = self._finalise_manifest(manifest, version_id)
 
         def merge(s: Session) -> int:
             ver = self._pending(s, version_id)
             s.get_one(m.Collection, ver.collection_id, with_for_update=True)
-            self._check_blobs_present(final, s)  # claimed from GC, as a commit does
+            # Claimed from GC, as a commit does (held: checked just above).
+            self._check_blobs_present(final, s, held=False)
             existing: dict[str, str] = {}
             paths = [e.path for e in final]
             for chunk in _chunks(paths):
@@ -482,6 +505,11 @@ class Service(Storage):
 
         ``token`` (a client's idempotency key) makes a retry of a commit that already
         succeeded answer with the version it made (:mod:`cairn.core.commit_tokens`).
+
+        Raises:
+            BlobNotFoundError: the caller does not hold a blob the manifest names (upload it).
+            SizeMismatchError, FileFolderConflictError, LimitExceededError: see
+                :mod:`cairn.core.commit_checks`.
         """
         aliases = naming.clean_aliases(aliases)
         tags = naming.clean_tags(tags)
@@ -506,12 +534,17 @@ class Service(Storage):
         digest = manifest.digest()
         final = manifest
         manifest_digest = None
+        # Entries upserted into a shared version were checked for possession when added.
+        held = not upserted
         if latest_digest != digest:
+            commit_checks.check_entries(self.limits, manifest.entries, len(manifest))
+            commit_checks.check_paths(manifest.entries)
             final = self._finalise_manifest(manifest, version_id)
             # Only a new version needs its blobs checked and its manifest stored; the same
             # content as the latest version is answered from the database alone.
-            self._check_blobs_present(final)
+            self._check_blobs_present(final, held=held)
             manifest_digest = self._store_manifest(final)
+            held = False  # asked already; under the write lock only GC's claim remains
 
         with self.db.write() as s:
             ver = self._pending(s, version_id)
@@ -530,9 +563,11 @@ class Service(Storage):
                 # Rare: the latest version changed between our read and this transaction, so
                 # this is a new version after all. Store its manifest now, admitting the blob
                 # in this same transaction (a second write transaction would wait on ours).
+                commit_checks.check_entries(self.limits, manifest.entries, len(manifest))
+                commit_checks.check_paths(manifest.entries)
                 final = self._finalise_manifest(manifest, version_id)
                 manifest_digest = self._store_manifest(final, session=s)
-            self._check_blobs_present(final, s)
+            self._check_blobs_present(final, s, held=held)
             history.latest_moves(s, self.principal, coll.id, ver.id)
             index = (
                 s.execute(
@@ -633,6 +668,7 @@ class Service(Storage):
         with tempfile.TemporaryFile() as f:
             writer = _HashingWriter(f)
             manifest.write_canonical(writer)  # type: ignore[arg-type]
+            commit_checks.check_manifest_bytes(self.limits, writer.size)
             digest = writer.md5.hexdigest()
             f.seek(0)
             if session is None:
@@ -666,27 +702,41 @@ class Service(Storage):
             out.add(e)
         return out
 
-    def _check_blobs_present(self, manifest: Manifest, s: Session | None = None) -> None:
-        """Raise BlobNotFoundError unless the store holds every blob the manifest names.
+    def _check_blobs_present(
+        self, manifest: Manifest, s: Session | None = None, *, held: bool = True
+    ) -> None:
+        """Raise unless the store holds every blob the manifest names, the caller holds each
+        (with ``held``; :mod:`cairn.core.possession`), and every entry claims its blob's size.
 
         In a write transaction (``s``) the blobs are also claimed: the blob-use lock keeps GC
         out until it commits, and GC's mark is cleared. A blob GC is deleting counts as
         absent.
+
+        Raises:
+            BlobNotFoundError: blobs not stored or not held (the same for both, so a commit
+                tells nothing of other projects' blobs).
+            SizeMismatchError: an entry's size differs from its blob's.
         """
         need = list(
             dict.fromkeys(stored_blob(e.digest, e.extra) for e in manifest if e.ref is None)
         )
-        present: set[str] = set()
+        present: dict[str, int] = {}
+        mine: set[str] | None = None
+
+        def stored(q: Session, chunk: Sequence[str]) -> None:
+            rows = q.execute(
+                select(m.Blob.digest, m.Blob.size).where(
+                    among(q, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
+                )
+            )
+            present.update((d, n) for d, n in rows)
+
         if s is None:
             with self.db.read() as r:
                 for chunk in _chunks(need):
-                    present.update(
-                        r.scalars(
-                            select(m.Blob.digest).where(
-                                among(r, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
-                            )
-                        )
-                    )
+                    stored(r, chunk)
+                if held:
+                    mine = possession.held(r, self.principal, need)
         else:
             hold_blob_use(s)
             for chunk in _chunks(need):
@@ -700,14 +750,10 @@ class Service(Storage):
                     .values(condemned_at=None)
                     .execution_options(synchronize_session=False)
                 )
-                present.update(
-                    s.scalars(
-                        select(m.Blob.digest).where(
-                            among(s, m.Blob.digest, chunk), m.Blob.deleting.is_(False)
-                        )
-                    )
-                )
-        missing = [d for d in need if d not in present]
+                stored(s, chunk)
+            if held:
+                mine = possession.held(s, self.principal, need)
+        missing = [d for d in need if d not in present or (mine is not None and d not in mine)]
         if missing:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
             raise BlobNotFoundError(
@@ -715,6 +761,7 @@ class Service(Storage):
                 "upload them before committing",
                 details={"missing": missing[:1000]},
             )
+        commit_checks.check_sizes(manifest, present)
 
     def _latest(self, s: Session, collection_id: int) -> m.Version | None:
         """The newest committed version (``latest`` itself may be off it: see core/latest.py)."""

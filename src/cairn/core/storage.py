@@ -8,6 +8,7 @@ blobs by digest only; whether one is an object of its own or a range of a pack
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
@@ -16,7 +17,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cairn.core import packs
+from cairn.core import packs, possession
+from cairn.core.access import Principal
 from cairn.core.blobs.base import CHUNK, BlobStore
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among
@@ -25,7 +27,7 @@ from cairn.core.db.bulk import chunks as _chunks
 from cairn.core.db.engine import Database
 from cairn.core.db.locks import hold_blob_use
 from cairn.core.packs import BlobLocation, PackPolicy
-from cairn.errors import BlobNotFoundError, ConflictError, ValidationError
+from cairn.errors import BlobNotFoundError, ConflictError, DigestMismatchError, ValidationError
 from cairn.manifest import packstream
 from cairn.manifest.digest import is_hex_md5
 
@@ -38,6 +40,7 @@ class Storage:
     db: Database
     blobs: BlobStore
     packs: PackPolicy
+    principal: Principal
 
     def _write(self, fn: Callable[[Session], T], attempts: int = 4) -> T:
         """Run ``fn`` in a write transaction, again if a concurrent writer created the same row.
@@ -55,10 +58,15 @@ class Storage:
         raise AssertionError("unreachable")
 
     def missing_blobs(self, digests: Iterable[str]) -> list[str]:
-        """Which of these hex digests the store does not hold (answered from the database).
+        """Which of these hex digests the caller must upload (answered from the database).
 
-        A blob GC has marked counts as missing, so the client sends it again instead of
-        committing a version that GC might take the bytes from.
+        Missing is what the store does not hold *or* the caller does not hold
+        (:mod:`cairn.core.possession`): a blob of another team's private project is missing to
+        this caller exactly like one nobody has. A blob GC has marked counts as missing, so the
+        client sends it again instead of committing a version that GC might take the bytes from.
+
+        Raises:
+            ValidationError: a digest is not a hex MD5.
         """
         wanted = list(dict.fromkeys(digests))
         bad = next((d for d in wanted if not is_hex_md5(d)), None)
@@ -76,10 +84,28 @@ class Storage:
                         )
                     )
                 )
-        return [d for d in wanted if d not in present]
+            # Asked for every digest, stored or not: the answer's timing must not tell them
+            # apart.
+            mine = possession.held(s, self.principal, wanted)
+        return [d for d in wanted if d not in present or d not in mine]
+
+    def readable_blobs(self, digests: Sequence[str]) -> set[str]:
+        """Which of ``digests`` the caller may download: those a version it may read holds."""
+        with self.db.read() as s:
+            return possession.readable(s, self.principal, digests)
+
+    def stored_blobs(self, digests: Sequence[str]) -> set[str]:
+        """Which of ``digests`` have a row that is not being deleted (their bytes are stored).
+
+        Whoever holds them: for deciding whether an upload's bytes need storing, never for an
+        answer to a caller (that is :meth:`missing_blobs`).
+        """
+        with self.db.read() as s:
+            return set(packs.locate(s, digests))
 
     def record_blobs(self, blobs: Iterable[tuple[str, int]]) -> None:
-        """Admit blobs the store now holds as objects of their own (their bytes were verified).
+        """Admit blobs the store now holds as objects of their own (their bytes were verified
+        on the caller's upload), and record that the caller holds them.
 
         Raises:
             BlobNotFoundError: a blob is not in the store after all (GC removed it while it was
@@ -87,8 +113,13 @@ class Storage:
         """
         items = list(dict(blobs).items())
         if items:
+
+            def admit(s: Session) -> None:
+                self._admit(s, items)
+                possession.record(s, self.principal, (d for d, _ in items))
+
             # Two clients uploading the same blob at once race to admit it; the retry sees it.
-            self._write(lambda s: self._admit(s, items))
+            self._write(admit)
 
     def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> None:
         """Admit uploaded objects in the write transaction ``s``.
@@ -134,8 +165,17 @@ class Storage:
             )
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
-        """Verify and store one blob from a stream, then admit it."""
-        written = self.blobs.put_stream(digest, stream, size)
+        """Verify one blob from a stream, store it unless the store holds it already, admit it,
+        and record that the caller holds it.
+
+        Raises:
+            DigestMismatchError: the bytes hash otherwise, or are not ``size`` long.
+        """
+        if self.stored_blobs([digest]):
+            # Proof of possession for bytes stored already: check them, keep one copy.
+            written = _hash_only(digest, stream, size)
+        else:
+            written = self.blobs.put_stream(digest, stream, size)
         self.record_blobs([(digest, written)])
         return written
 
@@ -143,7 +183,9 @@ class Storage:
         """Verify and store every blob of a pack stream (:mod:`cairn.manifest.packstream`).
 
         All or nothing: one blob that does not hash to its digest rejects the whole pack. With
-        packs enabled the blobs become one stored pack; otherwise one object each.
+        packs enabled the blobs the store lacks become one stored pack (none, if it lacks
+        none); otherwise one object each. Blobs it holds already are verified, not stored again.
+        Every blob of the pack is recorded as the caller's (:mod:`cairn.core.possession`).
 
         Raises:
             ValidationError: a malformed, oversized or truncated stream.
@@ -153,17 +195,30 @@ class Storage:
         layout = packstream.read_header(
             stream, max_blobs=policy.max_blobs, max_bytes=policy.max_bytes
         )
-        with packs.spool(stream, layout) as spooled:
-            if not policy.enabled:
+        # Blobs stored already are verified like the rest but not written again (proof of
+        # possession by re-upload keeps one copy).
+        stored = self.stored_blobs([d for d, _ in layout])
+        with packs.spool(stream, layout, skip=stored) as spooled:
+            if not policy.enabled or not spooled.layout:
                 with open(spooled.path, "rb") as f:
-                    for (digest, size), offset in zip(layout, spooled.offsets, strict=True):
+                    for (digest, size), offset in zip(spooled.layout, spooled.offsets, strict=True):
                         f.seek(offset)
                         self.blobs.put_stream(digest, io.BytesIO(f.read(size)), size)
                 self.record_blobs(layout)
-                return {"stored": len(layout), "pack": None}
+                done: dict[str, Any] = {"stored": len(layout), "pack": None}
+                return {**done, "new": 0} if policy.enabled else done
             pack_id = packs.new_pack_id()
             self.blobs.put_pack(pack_id, spooled.path, spooled.md5)
-            live = self._write(lambda s: packs.register(s, pack_id, spooled))
+
+            def register(s: Session) -> int:
+                live = packs.register(s, pack_id, spooled)
+                kept = [(d, n) for d, n in layout if d in stored]
+                if kept:
+                    self._admit(s, kept)  # clears GC's mark; their bytes stay where they are
+                possession.record(s, self.principal, (d for d, _ in layout))
+                return live
+
+            live = self._write(register)
             return {"stored": len(layout), "pack": pack_id, "new": live}
 
     # -- reading blobs (wherever they lie) -----------------------------------------------------
@@ -244,3 +299,23 @@ class Storage:
                 j += 1
             yield self.blobs.read_pack(loc.pack_id, loc.offset, end - loc.offset)
             i = j
+
+
+def _hash_only(digest: str, stream: IO[bytes], size: int | None) -> int:
+    """Read a stream to its end, checking that it hashes to ``digest``; returns its length.
+
+    Raises:
+        DigestMismatchError: it hashes otherwise, or is not ``size`` bytes long.
+    """
+    h = hashlib.md5()
+    n = 0
+    while chunk := stream.read(CHUNK):
+        h.update(chunk)
+        n += len(chunk)
+    if h.hexdigest() != digest or (size is not None and n != size):
+        raise DigestMismatchError(
+            f"bytes received for blob {digest} hash to {h.hexdigest()} ({n} bytes); "
+            "nothing was recorded",
+            details={"expected": digest, "actual": h.hexdigest()},
+        )
+    return n

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Container, Iterable
 
 from cairn.errors import InvalidPathError
 
@@ -51,3 +52,20 @@ def normalize_entry_path(name: str | os.PathLike[str]) -> str:
     if not out:
         raise InvalidPathError(f"entry path {raw!r} names the artifact root, not an entry")
     return "/".join(out)
+
+
+def file_folder_clash(paths: Iterable[str], files: Container[str] = ()) -> tuple[str, str] | None:
+    """The first path that is a file and also a folder of another, as ``(file, inside)``.
+
+    ``paths`` are checked against each other and against ``files`` (entries already present).
+    ``a`` and ``a/b`` cannot both be entries: no download could hold both. None if none clash.
+    """
+    given = paths if isinstance(paths, (set, frozenset, dict)) else set(paths)
+    for path in given:
+        cut = path.find("/")
+        while cut != -1:
+            folder = path[:cut]
+            if folder in given or folder in files:
+                return folder, path
+            cut = path.find("/", cut + 1)
+    return None

@@ -34,6 +34,7 @@ from cairn.errors import (
     CairnError,
     EntryConflictError,
     EntryNotFoundError,
+    FileFolderConflictError,
     LocalPathError,
     PathNotInArtifactError,
     ValidationError,
@@ -41,6 +42,7 @@ from cairn.errors import (
 from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry, b64_to_hex, normalize_entry_path
 from cairn.manifest.digest import copy_hashing, hex_to_b64
+from cairn.manifest.paths import file_folder_clash
 from cairn.records import (
     COMMITTED,
     DELETED,
@@ -465,7 +467,13 @@ class Artifact:
                 continue
             why = self._dir_conflict(manifest, e.path)
             if why is not None:
-                raise EntryConflictError(f"cannot add {e.path!r}: {why}")
+                raise FileFolderConflictError(f"cannot add {e.path!r}: {why}")
+        # The same rule among the new entries themselves (a bucket may hold keys a and a/b).
+        clash = file_folder_clash(seen)
+        if clash is not None:
+            raise FileFolderConflictError(
+                f"cannot add both {clash[0]!r} and {clash[1]!r}: an entry is a file or a folder"
+            )
         out = []
         for e in seen.values():
             if e.path not in manifest:

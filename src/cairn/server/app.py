@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from cairn.core.accounts import Accounts
 from cairn.core.blobs import open_store
+from cairn.core.commit_checks import CommitLimits
 from cairn.core.db.engine import Database
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
@@ -61,7 +62,14 @@ def open_state(config: ServerConfig) -> ServerState:
         config=config,
         db=db,
         store=store,
-        service=Service(db, store, packs=policy),
+        service=Service(
+            db,
+            store,
+            packs=policy,
+            limits=CommitLimits(
+                config.max_entries, config.max_path_length, config.max_manifest_bytes
+            ),
+        ),
         accounts=Accounts(db, cache_seconds=config.auth_cache_seconds),
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cairn.manifest.paths import MAX_PATH_LEN
+
 MiB = 1 << 20
 
 
@@ -47,3 +49,8 @@ class ServerConfig:
     # PostgreSQL must allow replicas * workers * (pool + overflow) connections.
     db_pool_size: int = 20
     db_max_overflow: int = 20
+    # Bounds on one version (cairn.core.commit_checks.CommitLimits): entries, characters in
+    # one entry path, bytes of its stored manifest.
+    max_entries: int = 10_000_000
+    max_path_length: int = MAX_PATH_LEN
+    max_manifest_bytes: int = 4 * 1024 * MiB

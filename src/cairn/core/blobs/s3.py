@@ -10,12 +10,19 @@
             3f/
                 3f9a0c51e0b44f6d8a8b2c7de6a1b0f4    ← a pack of small blobs (a random name)
         uploads/<hex md5>/<nonce>                   ← presigned multipart uploads, until verified
+        uploads/<hex md5>/<tag>-<nonce>             ← presigned single PUTs, until confirmed
 
 How the store keeps its promise that a blob's bytes hash to its name:
 
 * Single PUTs (``put_*`` below the multipart threshold, and :meth:`S3BlobStore.presign_put`)
   carry ``Content-MD5`` = the digest the key names, so the S3 server itself refuses other bytes
   and the object never appears. Those blobs need no :meth:`~S3BlobStore.verify`.
+* Presigned single PUTs from clients of a team server (:meth:`S3BlobStore.presign_staged_put`)
+  carry the same signed ``Content-MD5`` but go to a staging key under the account's tag, so the
+  server can tell who uploaded them (proof of possession, :mod:`cairn.core.possession`);
+  :meth:`~S3BlobStore.take_staged` copies one to its blob's key server-side. A staged object
+  nobody confirms is garbage, like an abandoned multipart upload (an ``uploads/`` lifecycle rule
+  on the bucket removes both).
 * ``put_*`` above the threshold upload parts, each with its own ``Content-MD5``, while hashing
   the whole; the upload is completed only if the whole hashes to the digest, else aborted.
 * Presigned multipart uploads (:meth:`~S3BlobStore.create_multipart` …) go to a private staging
@@ -940,13 +947,19 @@ class S3BlobStore:
         return sorted(parts, key=lambda p: p.part_number)
 
     def complete_multipart(
-        self, digest: str, upload_id: str, parts: Sequence[UploadedPart] | None = None
+        self,
+        digest: str,
+        upload_id: str,
+        parts: Sequence[UploadedPart] | None = None,
+        *,
+        publish: bool = True,
     ) -> int:
         """Assemble an upload, verify its MD5, and publish it under the blob's name.
 
         ``parts`` defaults to every part the store holds (:meth:`list_parts`). Verification
         streams the assembled object once through this process; publishing is a server-side
-        copy. Returns the blob's size.
+        copy (left out with ``publish=False``: the blob is stored already, and the upload only
+        proves its uploader has the bytes). Returns the blob's size.
 
         Raises:
             ValidationError: a bad digest or upload id, or no parts.
@@ -971,18 +984,70 @@ class S3BlobStore:
             )
         try:
             size = self._verify_key(key, digest)
-            final = self.key_for(digest)
-            source = {"Bucket": self.bucket, "Key": key}
-            with _s3_errors("publish", self._where(final), digest):
-                if size <= MAX_COPY_SIZE:
-                    self._client.copy_object(Bucket=self.bucket, Key=final, CopySource=source)
-                else:
-                    self._client.copy(source, self.bucket, final)
+            if publish:
+                self._publish(key, digest, size)
         finally:
             # A staged copy left behind is only garbage (see the module docstring); failing to
             # remove it must not hide the outcome.
             with suppress(StorageError), _s3_errors("remove staged upload", where, digest):
                 self._client.delete_object(Bucket=self.bucket, Key=key)
+        return size
+
+    def _publish(self, key: str, digest: str, size: int) -> None:
+        """Copy a verified staged object to the blob's own key (server-side)."""
+        final = self.key_for(digest)
+        source = {"Bucket": self.bucket, "Key": key}
+        with _s3_errors("publish", self._where(final), digest):
+            if size <= MAX_COPY_SIZE:
+                self._client.copy_object(Bucket=self.bucket, Key=final, CopySource=source)
+            else:
+                self._client.copy(source, self.bucket, final)
+
+    def presign_staged_put(
+        self, digest: str, tag: str, size: int, *, expires: int = 3600
+    ) -> PresignedRequest:
+        """Like :meth:`presign_put`, but to a staging key of its own under ``tag``.
+
+        The store checks the signed ``Content-MD5``, so an object there holds the blob's bytes;
+        and only whoever was handed this URL can have put it. :meth:`take_staged` with the same
+        ``tag`` then finds it: proof that the bearer of ``tag`` uploaded the bytes.
+
+        Raises:
+            ValidationError: a bad digest or tag, or a negative size.
+        """
+        if not tag.isalnum() or size < 0:
+            raise ValidationError(f"bad staging tag {tag!r} or size {size}")
+        key = self._staging_key(_check(digest), f"{tag}-{uuid.uuid4().hex}")
+        headers = {"Content-MD5": hex_to_b64(digest), "Content-Length": str(size)}
+        url = self._presign(
+            "put_object",
+            {"Key": key, "ContentMD5": headers["Content-MD5"], "ContentLength": size},
+            expires,
+        )
+        return PresignedRequest("PUT", url, headers, expires)
+
+    def take_staged(self, digest: str, tag: str, *, publish: bool) -> int | None:
+        """Consume one object :meth:`presign_staged_put` staged under ``tag``: copy it to the
+        blob's key (with ``publish``) and remove it. Returns its size, or None if there is none.
+
+        Others staged under the same tag (a concurrent upload of the same bytes) are left for
+        their own confirmation.
+
+        Raises:
+            ValidationError: a bad digest or tag.
+            StorageError: the store failed.
+        """
+        if not tag.isalnum():
+            raise ValidationError(f"bad staging tag {tag!r}")
+        staged = self._listing(self._staging_key(_check(digest), f"{tag}-"), "list staged")
+        found = next(iter(staged), None)
+        if found is None:
+            return None
+        key, size = str(found["Key"]), int(found["Size"])
+        if publish:
+            self._publish(key, digest, size)
+        with suppress(StorageError), _s3_errors("remove staged upload", self._where(key), digest):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
         return size
 
     def abort_multipart(self, digest: str, upload_id: str) -> None:

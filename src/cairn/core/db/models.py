@@ -301,6 +301,21 @@ class Registry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class BlobUpload(Base):
+    """A blob whose bytes an account uploaded and the server verified: its proof of possession.
+
+    Knowing a digest proves nothing, so a commit may name a blob only if its caller can read a
+    version holding it or has a row here (:mod:`cairn.core.possession`). Removed with the blob.
+    """
+
+    __tablename__ = "blob_uploads"
+    account: Mapped[str] = mapped_column(String(128), primary_key=True)  # the user's name
+    digest: Mapped[str] = mapped_column(
+        ForeignKey("blobs.digest", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # -- accounts (the team server) ------------------------------------------------------------------
 
 
@@ -345,10 +360,15 @@ class ApiKey(Base):
 
 
 class MultipartUpload(Base):
-    """A presigned multipart upload in progress, so any client or replica can resume it."""
+    """A presigned multipart upload in progress, so its account can resume it on any replica.
+
+    One per blob and account: completing an upload proves possession, so nobody may finish
+    (or resume) another account's upload of the same bytes.
+    """
 
     __tablename__ = "multipart_uploads"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex MD5 of the blob
+    account: Mapped[str] = mapped_column(String(128), primary_key=True, server_default="")
     upload_id: Mapped[str] = mapped_column(String(1024))
     size: Mapped[int] = mapped_column(BigInteger)
     part_size: Mapped[int] = mapped_column(BigInteger)

@@ -48,14 +48,18 @@ def check_count(n: int, limit: int) -> None:
 
 @router.post("/missing")
 def missing_blobs(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
-    """Which of these hex MD5 digests the store lacks (upload only those)."""
+    """Which of these hex MD5 digests to upload: those the store lacks, and those the caller
+    does not hold (:mod:`cairn.core.possession`) — the same answer for both."""
     check_count(len(body.digests), state.config.max_digests)
     return {"missing": state.service.bind(who).missing_blobs(body.digests)}
 
 
 @router.put("/{digest}", openapi_extra=binary_body(OCTETS))
 async def upload_blob(digest: str, request: Request, state: State, who: Who) -> dict[str, Any]:
-    """Stream one blob to the store; it is admitted only if its bytes hash to ``digest``."""
+    """Stream one blob to the store; it is admitted only if its bytes hash to ``digest``.
+
+    A blob the store holds already is verified and recorded as the caller's, not stored again.
+    """
     check_digest(digest)
     declared = request.headers.get("content-length")
     size = int(declared) if declared and declared.isdigit() else None
@@ -85,8 +89,11 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def _readable(state: ServerState, who: Principal, digests: list[str]) -> None:
-    """Raise BlobNotFoundError unless ``who`` may read every one of ``digests``."""
-    readable = state.accounts.readable_blobs(who, digests)
+    """Raise BlobNotFoundError unless ``who`` may read every one of ``digests``.
+
+    Another project's blob and a blob nobody has get the same answer, from the same query.
+    """
+    readable = state.service.bind(who).readable_blobs(digests)
     absent = [d for d in digests if d not in readable]
     if absent:
         raise BlobNotFoundError(

@@ -2,14 +2,17 @@
 
 Uploads (only when the store can presign, i.e. S3):
 
-1. ``POST /blobs/uploads`` with ``[{digest, size}]``: for each blob not yet stored, either one
-   presigned PUT (``Content-MD5`` signed in, so the store itself refuses other bytes) or a
-   multipart upload — the same upload for every client asking about that digest, with the parts
-   the store already holds, so an interrupted upload resumes without resending them;
+1. ``POST /blobs/uploads`` with ``[{digest, size}]``: for each blob the caller does not hold
+   (:mod:`cairn.core.possession`: not stored, or stored for others only), either one presigned
+   PUT to a staging key of the caller's (``Content-MD5`` signed in, so the store itself refuses
+   other bytes) or a multipart upload — the same upload for every client of that account asking
+   about that digest, with the parts the store already holds, so an interrupted upload resumes
+   without resending them;
 2. ``POST /blobs/{digest}/parts``: presigned PUTs for parts, each with its own MD5;
 3. ``POST /blobs/{digest}/complete`` (multipart: the server verifies the whole blob's MD5) or
-   ``POST /blobs/confirm`` (single PUTs: the server checks they exist) admits the blobs, and
-   only then may a commit name them.
+   ``POST /blobs/confirm`` (single PUTs: the server finds the caller's staged object) admits
+   the blobs — copied to their own key unless the store holds them already — and records that
+   the caller holds them; only then may its commit name them.
 
 Small blobs do not come here: they go up in pack streams (``POST /blobs/packs``), verified by
 the server on the way to the store.
@@ -48,7 +51,7 @@ def _request(req: Any) -> dict[str, Any]:
 
 @router.post("/uploads")
 def plan_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any]:
-    """How to upload each blob the store lacks (blobs already stored are left out)."""
+    """How to upload each blob the caller does not hold (blobs it holds are left out)."""
     _require_presign(state)
     check_count(len(body.blobs), state.config.max_digests)
     for b in body.blobs:
@@ -56,14 +59,16 @@ def plan_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any]:
     sizes = {b.digest: b.size for b in body.blobs}
     missing = state.service.bind(who).missing_blobs(list(sizes))
     store, expires = state.s3, state.config.presign_expires
+    tag = multipart.staging_tag(who)
     out: list[dict[str, Any]] = []
     for digest in missing:
         size = sizes[digest]
         if size < store.options.multipart_threshold:
-            put = store.presign_put(digest, size, expires=expires)
+            put = store.presign_staged_put(digest, tag, size, expires=expires)
             out.append({"digest": digest, "put": _request(put)})
         else:
-            out.append({"digest": digest, "multipart": multipart.open_upload(state, digest, size)})
+            upload = multipart.open_upload(state, who, digest, size)
+            out.append({"digest": digest, "multipart": upload})
     return {"uploads": out}
 
 
@@ -72,7 +77,7 @@ def presign_parts(digest: str, body: PartsIn, state: State, who: Who) -> dict[st
     """Presigned PUTs for parts of a multipart upload, each bound to its part's MD5."""
     _require_presign(state)
     check_digest(digest)
-    multipart.check_upload(state, digest, body.upload_id)
+    multipart.check_upload(state, who, digest, body.upload_id)
     store, expires = state.s3, state.config.presign_expires
     return {
         "parts": [
@@ -105,8 +110,8 @@ def confirm_uploads(body: UploadPlanIn, state: State, who: Who) -> dict[str, Any
     check_count(len(body.blobs), state.config.max_digests)
     for b in body.blobs:
         check_digest(b.digest)
-    # Admission checks that each is in the store (BlobNotFoundError if one was not uploaded).
-    state.service.bind(who).record_blobs((b.digest, b.size) for b in body.blobs)
+    # BlobNotFoundError if one was not uploaded (to this caller's staging key).
+    multipart.confirm(state, who, [(b.digest, b.size) for b in body.blobs])
     return {"confirmed": len(body.blobs)}
 
 
@@ -122,8 +127,8 @@ def plan_downloads(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
     check_count(len(body.digests), state.config.max_digests)
     for d in body.digests:
         check_digest(d)
-    readable = state.accounts.readable_blobs(who, body.digests)
     svc = state.service.bind(who)
+    readable = svc.readable_blobs(body.digests)
     where = svc.locate_blobs([d for d in body.digests if d in readable])
     singles, ranges = plan_ranges(where.values(), svc.packs.range_bytes)
     store, exp = state.s3, state.config.presign_expires

@@ -14,7 +14,7 @@ import cairn.core.db.models
 
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
