@@ -36,45 +36,34 @@ from cairn.records import COMMITTED
 
 
 def readable(s: Session, who: Principal, digests: Sequence[str]) -> set[str]:
-    """Which of ``digests`` some committed version that ``who`` may read names."""
+    """Which of ``digests`` some committed version that ``who`` may read names: in a project
+    the caller may read, or linked into a portfolio there (a registry's readers use what is
+    promoted to it: :mod:`cairn.core.links`)."""
     wanted = list(dict.fromkeys(digests))
     if who.is_superuser:
         return set(wanted)
     out: set[str] = set()
     for chunk in chunks(wanted):
-        # A plain join, not EXISTS per blob: PostgreSQL planned the correlated form as a scan
-        # of version_files per blob (minutes for 20,000 blobs).
-        files = (
-            select(m.VersionFile.blob)
-            .join(m.Version, m.Version.id == m.VersionFile.version_id)
-            .join(m.Collection, m.Collection.id == m.Version.collection_id)
-            .join(m.Project, m.Project.id == m.Collection.project_id)
-            .join(m.Entity, m.Entity.id == m.Project.entity_id)
-            .where(
-                among(s, m.VersionFile.blob, chunk),
-                m.Version.state == COMMITTED,
-                permissions.readable_projects(who),
+        for collection_of in (m.Version.collection_id, m.Link.portfolio_id):
+            # A plain join, not EXISTS per blob: PostgreSQL planned the correlated form as a
+            # scan of version_files per blob (minutes for 20,000 blobs).
+            files = select(m.VersionFile.blob).join(
+                m.Version, m.Version.id == m.VersionFile.version_id
             )
-            .distinct()
-        )
-        out.update(b for b in s.scalars(files) if b is not None)
-        # A version linked into a portfolio the caller may read is readable through it
-        # (a registry's readers use what is promoted there: cairn.core.links).
-        linked = (
-            select(m.VersionFile.blob)
-            .join(m.Version, m.Version.id == m.VersionFile.version_id)
-            .join(m.Link, m.Link.version_id == m.Version.id)
-            .join(m.Collection, m.Collection.id == m.Link.portfolio_id)
-            .join(m.Project, m.Project.id == m.Collection.project_id)
-            .join(m.Entity, m.Entity.id == m.Project.entity_id)
-            .where(
-                among(s, m.VersionFile.blob, chunk),
-                m.Version.state == COMMITTED,
-                permissions.readable_projects(who),
+            if collection_of is m.Link.portfolio_id:
+                files = files.join(m.Link, m.Link.version_id == m.Version.id)
+            files = (
+                files.join(m.Collection, m.Collection.id == collection_of)
+                .join(m.Project, m.Project.id == m.Collection.project_id)
+                .join(m.Entity, m.Entity.id == m.Project.entity_id)
+                .where(
+                    among(s, m.VersionFile.blob, chunk),
+                    m.Version.state == COMMITTED,
+                    permissions.readable_projects(who),
+                )
+                .distinct()
             )
-            .distinct()
-        )
-        out.update(b for b in s.scalars(linked) if b is not None)
+            out.update(b for b in s.scalars(files) if b is not None)
     return out
 
 
