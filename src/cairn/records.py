@@ -226,24 +226,26 @@ class RegistryRecord(_Wire):
 
 @dataclass(frozen=True)
 class LineageNode(_Wire):
-    """A run or a version in a lineage graph, ``depth`` edges away from the graph's root.
+    """A run, a version or a portfolio membership (a link) in a lineage graph, ``depth`` edges
+    away from the graph's root.
 
-    ``key`` names the node within its graph: ``version:<version id>`` or
-    ``run:<entity>/<project>/<run id>``. A node the caller may not read is a placeholder:
-    ``hidden`` is true, ``key`` is ``hidden:<n>`` and nothing but ``kind`` and ``depth`` is set,
-    so the shape of the graph shows without a name leaking.
+    ``key`` names the node within its graph: ``version:<version id>``,
+    ``run:<entity>/<project>/<run id>`` or ``link:<membership id>``. A link's entity, project,
+    name, type and index are its portfolio's (it is the portfolio's ``vK``). A node the caller
+    may not read is a placeholder: ``hidden`` is true, ``key`` is ``hidden:<n>`` and nothing
+    but ``kind`` and ``depth`` is set, so the shape of the graph shows without a name leaking.
     """
 
     key: str
-    kind: str  # "version" | "run"
+    kind: str  # "version" | "run" | "link"
     depth: int
     hidden: bool = False
-    id: str | None = None  # the version id, or the run id (unique within its project)
+    id: str | None = None  # the version id, the run id (unique in its project), the link id
     entity: str | None = None
     project: str | None = None
-    name: str | None = None  # a version's collection; a run's display name
-    type: str | None = None  # a version's artifact type; a run's job_type
-    index: int | None = None  # a version's index (``v{index}``)
+    name: str | None = None  # a version's collection or link's portfolio; a run's display name
+    type: str | None = None  # a version's (or link's) artifact type; a run's job_type
+    index: int | None = None  # a version's index (``v{index}``), a link's in its portfolio
 
     @property
     def version(self) -> str | None:
@@ -251,18 +253,18 @@ class LineageNode(_Wire):
 
     @property
     def path(self) -> str | None:
-        """What ``Api().artifact()`` (a version) or ``Api().run()`` (a run) takes."""
+        """What ``Api().artifact()`` (a version or link) or ``Api().run()`` (a run) takes."""
         if self.hidden:
             return None
-        if self.kind == "version":
+        if self.kind in ("version", "link"):
             return f"{self.entity}/{self.project}/{self.name}:{self.version}"
         return f"{self.entity}/{self.project}/{self.id}"
 
 
 @dataclass(frozen=True)
 class LineageEdge(_Wire):
-    """Data flows from ``source`` to ``target`` (node keys): a run ``logged`` a version, or a
-    version was ``used`` by a run."""
+    """Data flows from ``source`` to ``target`` (node keys): a run ``logged`` a version, a
+    version (or a link) was ``used`` by a run, or a version was ``linked`` into a portfolio."""
 
     source: str
     target: str

@@ -169,3 +169,66 @@ def test_a_deleted_version_is_no_node_and_no_way_through(core: Core, entity: str
     assert {n.key for n in down.nodes} == {k["raw"], k["prep"]}
     up = lineage.of_run(core.service, entity, "p", "train", direction="upstream", depth=10)
     assert {n.key for n in up.nodes} == {k["train"], k["other"]}
+
+
+def _linked(core: Core, entity: str, portfolio_entity: str) -> dict[str, str]:
+    """src ─linked▶ link (portfolio_entity/p/best:v0) ─used▶ eval, and src ─used▶ eval (the
+    bytes it read). Returns node keys by name."""
+    svc = core.service
+    src = log(svc, entity, "model", {"w": b"weights"})
+    if portfolio_entity != entity:
+        log(svc, portfolio_entity, "elsewhere", {"e": b"e"})  # makes its project
+    linked = svc.link_version(src.id, portfolio_entity, "p", "best", ["prod"])
+    assert linked.link_id is not None
+    svc.create_run(entity, "p", run_id="eval")
+    svc.use_version(entity, "p", "eval", src.id, link_id=linked.link_id)
+    return {
+        "src": f"version:{src.id}",
+        "src_id": src.id,
+        "link": f"link:{linked.link_id}",
+        "eval": f"run:{entity}/p/eval",
+    }
+
+
+def test_a_membership_is_a_link_node_between_its_source_and_the_run_that_used_it(
+    core: Core, entity: str
+) -> None:
+    k = _linked(core, entity, entity)
+    down = lineage.of_version(core.service, k["src_id"], direction="downstream", depth=10)
+    assert {n.key: n.depth for n in down.nodes} == {k["src"]: 0, k["link"]: 1, k["eval"]: 1}
+    assert _edges(down) == {
+        (k["src"], k["link"], "linked"),
+        (k["link"], k["eval"], "used"),
+        (k["src"], k["eval"], "used"),
+    }
+    link = next(n for n in down.nodes if n.key == k["link"])
+    assert (link.kind, link.name, link.version, link.type, link.hidden) == (
+        "link",
+        "best",
+        "v0",
+        "dataset",
+        False,
+    )
+    assert link.path == f"{entity}/p/best:v0"
+
+    up = lineage.of_run(core.service, entity, "p", "eval", direction="upstream", depth=10)
+    assert {n.key: n.depth for n in up.nodes} == {k["eval"]: 0, k["link"]: 1, k["src"]: 1}
+    assert (k["src"], k["link"], "linked") in _edges(up)
+    assert (k["link"], k["eval"], "used") in _edges(up)
+
+
+def test_a_link_in_an_unreadable_portfolio_is_a_placeholder(core: Core, entity: str) -> None:
+    registry_entity = entity + "-registry"
+    k = _linked(core, entity, registry_entity)
+    viewer = core.service.bind(Principal(name="viewer", roles={entity: "viewer"}))
+    g = lineage.of_version(viewer, k["src_id"], direction="downstream", depth=10)
+    hidden = [n for n in g.nodes if n.hidden]
+    assert [(n.kind, n.key, n.name, n.entity, n.index, n.path) for n in hidden] == [
+        ("link", "hidden:1", None, None, None, None)
+    ]
+    assert registry_entity not in repr(g) and "best" not in repr(g)
+    assert _edges(g) == {
+        (k["src"], "hidden:1", "linked"),
+        ("hidden:1", k["eval"], "used"),
+        (k["src"], k["eval"], "used"),
+    }

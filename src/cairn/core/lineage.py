@@ -1,9 +1,15 @@
 """The lineage graph: which runs and versions a version or run came from, and what it became.
 
-Nodes are runs and committed versions; an edge says data flowed along it::
+Nodes are runs, committed versions and portfolio memberships (links); an edge says data
+flowed along it::
 
     run ──logged──▶ version          (versions.run_id)
     version ──used──▶ run            (run_inputs)
+    version ──linked──▶ link         (links: the version as a portfolio's vK)
+    link ──used──▶ run               (run_inputs.link_id: the run used it through the portfolio)
+
+A run that used ``portfolio:alias`` has both ``used`` edges: from the source version (the bytes
+it read) and from the membership (the name it asked for).
 
 Each edge kind is one function returning an :class:`EdgeKind` (which table, which two columns;
 :data:`EDGE_KINDS`); the walk uses every kind in the orientations it needs. A graph is ONE
@@ -12,7 +18,8 @@ forwards (``downstream``), backwards (``upstream``) or both walks at once (``bot
 of the two, never a zig-zag that would pull in siblings), up to ``depth`` edges. The walk's
 rows are nodes, deduplicated per (node, depth), so a cycle (a run that uses what it logged)
 ends at the depth limit; the same statement then reads the edges out of every reached node.
-Every step is an index lookup per node (``ix_versions_run_id``, the ``run_inputs`` keys), so
+Every step is an index lookup per node (``ix_versions_run_id``, the ``run_inputs`` keys,
+``ix_run_inputs_link_id``, ``ix_links_version_id`` and the ``links`` key), so
 the cost follows the part of the graph reached, not the size of the tables.
 
 The walk crosses projects the caller may not read; such nodes come back as placeholders
@@ -51,8 +58,10 @@ if TYPE_CHECKING:
 
 VERSION = "version"
 RUN = "run"
+LINK = "link"
 LOGGED = "logged"
 USED = "used"
+LINKED = "linked"
 DIRECTIONS = ("upstream", "downstream", "both")
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 1000
@@ -97,7 +106,25 @@ def used_edges() -> EdgeKind:
     return EdgeKind(USED, VERSION, RUN, ri.version_id, ri.run_id)
 
 
-EDGE_KINDS: tuple[Callable[[], EdgeKind], ...] = (logged_edges, used_edges)
+def linked_edges() -> EdgeKind:
+    """version ──linked──▶ link (a membership of a portfolio)."""
+    ln = m.Link
+    return EdgeKind(LINKED, VERSION, LINK, ln.version_id, ln.id)
+
+
+def used_through_link_edges() -> EdgeKind:
+    """link ──used──▶ run, for a run that used a version through a portfolio (a row with no
+    ``link_id`` has a NULL end: no edge)."""
+    ri = m.RunInput
+    return EdgeKind(USED, LINK, RUN, ri.link_id, ri.run_id)
+
+
+EDGE_KINDS: tuple[Callable[[], EdgeKind], ...] = (
+    logged_edges,
+    used_edges,
+    linked_edges,
+    used_through_link_edges,
+)
 
 
 @dataclass(frozen=True)
@@ -331,6 +358,36 @@ def _keys(
                     project=proj,
                     name=name,
                     type=job_type,
+                )
+    link_pks = [pk for kind, pk in depths if kind == LINK]
+    for batch in chunks(link_pks):
+        lq = (
+            select(
+                m.Link.id,
+                m.Link.index,
+                m.Collection.name,
+                m.Collection.type,
+                m.Project.id,
+                m.Project.name,
+                m.Entity.name,
+            )
+            .join(m.Collection, m.Collection.id == m.Link.portfolio_id)
+            .join(m.Project, m.Project.id == m.Collection.project_id)
+            .join(m.Entity, m.Entity.id == m.Project.entity_id)
+            .where(among(s, m.Link.id, list(batch)))
+        )
+        for pk, index, coll, type_, proj_id, proj, ent in s.execute(lq):
+            if may(proj_id):
+                found[(LINK, pk)] = LineageNode(
+                    key=f"{LINK}:{pk}",
+                    kind=LINK,
+                    depth=depths[(LINK, pk)],
+                    id=str(pk),
+                    entity=ent,
+                    project=proj,
+                    name=coll,
+                    type=type_,
+                    index=index,
                 )
     # Placeholders are numbered in an order that does not depend on their names.
     hidden = sorted((n for n in depths if n not in found), key=lambda n: (depths[n], n))

@@ -1,14 +1,20 @@
 """The lineage graph the SDK hands out: :meth:`Artifact.lineage` and :meth:`Run.lineage`.
 
 W&B has no such call, so its shape is Cairn's own: a frozen graph of :class:`LineageNode`
-(runs and artifact versions) and :class:`LineageEdge` (``logged``: run → version; ``used``:
-version → run), with the walk's root, direction and depth::
+(runs, artifact versions and portfolio memberships, "links") and :class:`LineageEdge`
+(``logged``: run → version; ``used``: version → run, or link → run when the run used the
+version through a portfolio; ``linked``: version → link), with the walk's root, direction and
+depth::
+
+    run ──logged──▶ version ──used──▶ run
+                    version ──linked──▶ link ──used──▶ run
 
     graph = model.lineage(direction="upstream", depth=4)
     for node in graph.artifacts():        # the versions reached, nearest first
         print(node.depth, node.path)      # e.g. 2 me/proj/clean-data:v3
     graph.upstream(graph.root)            # the run that logged the root
     cairn.Api().artifact(node.path)       # a node back as an Artifact
+    graph.links()                         # memberships: path is entity/project/portfolio:vK
 
 A node the caller may not read stays in the graph as a placeholder (``hidden``; no name or
 id), so paths through it keep their shape.
@@ -26,7 +32,7 @@ __all__ = ["LineageEdge", "LineageGraph", "LineageNode"]
 
 @dataclass(frozen=True)
 class LineageGraph:
-    """Runs and versions around ``root`` that a walk of ``depth`` edges reached.
+    """Runs, versions and links around ``root`` that a walk of ``depth`` edges reached.
 
     ``direction`` is ``"upstream"`` (where the root came from), ``"downstream"`` (what it
     became) or ``"both"``. ``nodes`` are ordered nearest first; ``edges`` point the way data
@@ -54,6 +60,12 @@ class LineageGraph:
     def artifacts(self) -> list[LineageNode]:
         """The artifact versions the caller may read, nearest first."""
         return [n for n in self.nodes if n.kind == "version" and not n.hidden]
+
+    def links(self) -> list[LineageNode]:
+        """The portfolio memberships the caller may read, nearest first: each node is the
+        portfolio's ``vK`` (``path`` is ``entity/project/portfolio:vK``), with a ``linked``
+        edge from its source version. :meth:`artifacts` does not include them."""
+        return [n for n in self.nodes if n.kind == "link" and not n.hidden]
 
     def runs(self) -> list[LineageNode]:
         """The runs the caller may read, nearest first."""

@@ -193,7 +193,7 @@ class RunInput(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The portfolio membership the run used the version through, if any.
     link_id: Mapped[int | None] = mapped_column(
-        ForeignKey("links.id", ondelete="SET NULL"), nullable=True
+        ForeignKey("links.id", ondelete="SET NULL"), nullable=True, index=True
     )
 
 
