@@ -72,6 +72,23 @@ def test_run_lineage_starts_at_the_run(cairn_env: CairnEnv, project: str) -> Non
     }
 
 
+def test_a_run_that_used_a_portfolio_alias_came_through_the_link(
+    cairn_env: CairnEnv, project: str
+) -> None:
+    _, model, _, _ = _pipeline(cairn_env, project)
+    model.link("best", aliases=["prod"])
+    with wandb.init(project=project, job_type="deploy") as run:
+        run.use_artifact("best:prod")
+        deploy_id = run.id
+    g = wandb.Api().artifact(f"{project}/model:v0").lineage(direction="downstream", depth=2)
+    [link] = g.links()
+    assert link.path == f"{model.entity}/{project}/best:v0"
+    assert [n.id for n in g.downstream(link)] == [deploy_id]
+    assert g.upstream(link) == [g.root]
+    assert link not in g.artifacts()
+    assert wandb.Api().artifact(link.path).source_artifact.id == model.id
+
+
 def test_bad_lineage_arguments_are_value_errors(cairn_env: CairnEnv, project: str) -> None:
     _, model, _, _ = _pipeline(cairn_env, project)
     with pytest.raises(ValueError):
