@@ -234,7 +234,7 @@ def _command(weed: str, home: Path, ports: dict[str, int], s3_config: Path) -> l
         "-volume.preStopSeconds=0",
         # Each bucket is a collection with its own volumes: many small, sparse ones, so a
         # session's worth of buckets never runs out of volume slots.
-        "-volume.max=200",
+        "-volume.max=1000",
         "-master.volumeSizeLimitMB=64",
     ]
 
@@ -257,6 +257,12 @@ def seaweed_s3(timeout: float | None = None) -> Iterator[S3Server]:
     try:
         (home / "data").mkdir()
         access_key, secret_key = "cairn-test", uuid.uuid4().hex
+        # A new collection grows 7 volumes at once by default; one is plenty for a test
+        # bucket, and keeps a session of hundreds of buckets within the volume slots
+        # (weed reads master.toml from its working folder).
+        (home / "master.toml").write_text(
+            "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\ncopy_other = 1\n"
+        )
         s3_config = home / "s3.json"
         s3_config.write_text(
             json.dumps(
