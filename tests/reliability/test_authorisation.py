@@ -10,11 +10,13 @@ its own, the team's, and the other user's private one.
 Each cell gets fresh objects (a pending version to commit, a committed one to delete, ...),
 made by the admin, and expects exactly one answer: success (2xx) where the role allows, 403
 where the caller may read but not do this, 404 where it may not even read (a private thing
-looks missing, never "forbidden", and gives the same error code as a thing that does not exist,
-asked for in the same way: see :data:`TOLD_APART`), 401 for bad credentials. Routes that touch
-no project's data must answer every signed-in caller exactly as they answer the admin (the same
-request is sent as the admin first); a download plan names a blob only to those who may read
-it. No refused answer carries a private file's name, bytes or description. Runs in process
+looks missing, never "forbidden": the same status, error code and message, but for the names
+asked, as a thing that does not exist asked for in the same way, in the same entity or in none
+that exists; see :data:`TOLD_APART`), 401 for bad credentials. Routes that touch no project's
+data must answer every signed-in caller exactly as they answer the admin (the same request is
+sent as the admin first); a download plan or a registry list names a project's blob or registry
+only to those who may read it. No refused answer carries a private file's name, bytes or
+description. Runs in process
 (``tests/server/asgi.py``) on a SeaweedFS store, so the presigned routes are live too.
 """
 
@@ -492,7 +494,7 @@ MATRIX = [(r, c, p) for r in ROUTES for c in CALLERS for p in PROJECTS]
 
 
 def test_the_matrix(world: World) -> None:
-    """Every cell in one test (a module-scoped world, ~1,200 requests in process)."""
+    """Every cell in one test (a module-scoped world, ~2,500 requests in process)."""
     wrong: list[str] = []
     leaks: list[str] = []
     told_apart: dict[tuple[str, str], list[str]] = {}
@@ -541,3 +543,48 @@ def test_the_matrix(world: World) -> None:
     assert set(told_apart) == TOLD_APART, "\n".join(
         c for cells in told_apart.values() for c in cells
     )
+
+
+def test_linking_needs_read_on_the_source_and_write_on_the_target(world: World) -> None:
+    """The matrix links within one entity; here source and target differ. A source the caller
+    may not read, or a target it may not see, answers exactly as a missing one does."""
+    team, mine, private = (
+        world.holdings[("vision", "cars")],
+        world.holdings[("vwr", "own")],
+        world.holdings[("oth", "secret")],
+    )
+
+    def link(caller: str, version_id: str, entity: str, project: str) -> httpx.Response:
+        url = f"/api/v1/versions/{version_id}/links"
+        body = {"entity": entity, "project": project, "portfolio": f"pf-{uuid.uuid4().hex[:8]}"}
+        r = world.client(caller).post(url, json=body)
+        if r.status_code >= 400:  # a refusal names nothing of the projects' data
+            assert not [s for h in (team, mine, private) for s in h.secrets if s in r.text]
+        return r
+
+    def alike(a: httpx.Response, b: httpx.Response, names: list[tuple[str, str]]) -> None:
+        assert a.status_code == b.status_code == 404, (a.text, b.text)
+        ours, theirs = a.json()["error"], b.json()["error"]
+        message = theirs["message"]
+        for asked, missing in names:
+            message = message.replace(missing, asked)
+        assert (ours["code"], ours["message"]) == (theirs["code"], message)
+
+    # Read on the source (a viewer of the team), write on the target (its own registry).
+    assert link("viewer", team.version.id, "vwr", mine.registry_project).status_code == 200
+    # Read on both, write on neither: forbidden, as a viewer may see the target.
+    assert link("viewer", mine.version.id, "vision", team.registry_project).status_code == 403
+    # A source the caller may not read: as a version that does not exist.
+    nobody = uuid.uuid4().hex
+    alike(
+        link("outsider", private.version.id, "outs", "wandb-registry-mine"),
+        link("outsider", nobody, "outs", "wandb-registry-mine"),
+        [(private.version.id, nobody)],
+    )
+    # A target the caller may not see: as a project that does not exist, in the same entity
+    # or in an entity that does not exist.
+    asked = link("member", team.version.id, "oth", private.registry_project)
+    for entity in ("oth", f"nobody-{uuid.uuid4().hex[:8]}"):
+        project = f"wandb-registry-none-{uuid.uuid4().hex[:8]}"
+        missing = link("member", team.version.id, entity, project)
+        alike(asked, missing, [("oth", entity), (private.registry_project, project)])
