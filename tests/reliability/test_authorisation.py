@@ -10,17 +10,20 @@ its own, the team's, and the other user's private one.
 Each cell gets fresh objects (a pending version to commit, a committed one to delete, ...),
 made by the admin, and expects exactly one answer: success (2xx) where the role allows, 403
 where the caller may read but not do this, 404 where it may not even read (a private thing
-looks missing, never "forbidden", and gives the same error code as a thing that does not exist,
-asked for in the same way: see :data:`TOLD_APART`), 401 for bad credentials. Routes that touch
-no project's data must answer every signed-in caller exactly as they answer the admin (the same
-request is sent as the admin first); a download plan names a blob only to those who may read
-it. No refused answer carries a private file's name, bytes or description. Runs in process
+looks missing, never "forbidden": the same status, error code and message, but for the names
+asked, as a thing that does not exist asked for in the same way, in the same entity or in none
+that exists; see :data:`TOLD_APART`), 401 for bad credentials. Routes that touch no project's
+data must answer every signed-in caller exactly as they answer the admin (the same request is
+sent as the admin first); a download plan or a registry list names a project's blob or registry
+only to those who may read it. No refused answer carries a private file's name, bytes or
+description. Runs in process
 (``tests/server/asgi.py``) on a SeaweedFS store, so the presigned routes are live too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -42,8 +45,10 @@ SERVER_ADMIN = "server-admin"  # a server admin only
 READ = "read"  # read the project (viewer and up)
 WRITE = "write"  # write the project (member and up)
 PROJECT_ADMIN = "project-admin"  # administer the project (the entity's admin)
+ENTITY_READ = "entity-read"  # any role in the project's entity
+ENTITY_ADMIN = "entity-admin"  # the entity's admin
 BLOB_READ = "blob-read"  # read a blob that only a version of the project holds
-BLOB_PLAN = "blob-plan"  # signed in; the answer names the blob only to those who may read it
+FILTERED = "filtered"  # signed in; the answer names the project's thing only to its readers
 
 # Routes the framework serves for documentation, outside the API.
 DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
@@ -60,13 +65,18 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/gc"): SIGNED_IN,  # drops pending versions where the caller may write
     ("PATCH", P): PROJECT_ADMIN,
     ("POST", f"{P}/runs"): WRITE,
+    ("GET", f"{P}/runs"): READ,
     ("GET", f"{P}/runs/{{run_id}}"): READ,
+    ("PATCH", f"{P}/runs/{{run_id}}"): WRITE,
+    ("GET", f"{P}/runs/{{run_id}}/history"): READ,
     ("POST", f"{P}/runs/{{run_id}}/finish"): WRITE,
     ("POST", f"{P}/runs/{{run_id}}/inputs"): WRITE,
     ("GET", f"{P}/runs/{{run_id}}/versions"): READ,
     ("GET", f"{P}/collections"): READ,
     ("GET", f"{P}/types"): READ,
     ("GET", f"{P}/collections/{{collection}}"): READ,
+    ("PATCH", f"{P}/collections/{{collection}}"): WRITE,
+    ("DELETE", f"{P}/collections/{{collection}}"): WRITE,
     ("GET", f"{P}/collections/{{collection}}/versions"): READ,
     ("GET", f"{P}/collections/{{collection}}/versions/{{alias}}"): READ,
     ("POST", "/api/v1/versions"): WRITE,
@@ -82,11 +92,21 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", f"{V}/files/query"): READ,
     ("GET", f"{V}/producer"): READ,
     ("GET", f"{V}/consumers"): READ,
+    # Read on the source, write on the target: here the same entity's registry (the mixed
+    # cases: test_linking_needs_read_on_the_source_and_write_on_the_target).
+    ("POST", f"{V}/links"): WRITE,
+    ("GET", f"{V}/links"): READ,
+    ("PUT", "/api/v1/links/{link_id}/aliases"): WRITE,
+    ("DELETE", "/api/v1/links/{link_id}"): WRITE,
+    ("GET", "/api/v1/registries"): FILTERED,
+    ("GET", "/api/v1/entities/{entity}/ttl"): ENTITY_READ,
+    ("PUT", "/api/v1/entities/{entity}/ttl"): ENTITY_ADMIN,
+    ("POST", "/api/v1/gc/expire"): SERVER_ADMIN,
     ("POST", "/api/v1/blobs/uploads"): SIGNED_IN,
     ("POST", "/api/v1/blobs/{digest}/parts"): SIGNED_IN,
     ("POST", "/api/v1/blobs/{digest}/complete"): SIGNED_IN,
     ("POST", "/api/v1/blobs/confirm"): SIGNED_IN,
-    ("POST", "/api/v1/blobs/downloads"): BLOB_PLAN,
+    ("POST", "/api/v1/blobs/downloads"): FILTERED,
     ("POST", "/api/v1/blobs/missing"): SIGNED_IN,
     ("PUT", "/api/v1/blobs/{digest}"): SIGNED_IN,
     ("GET", "/api/v1/blobs/{digest}"): BLOB_READ,
@@ -153,7 +173,12 @@ class Holding:
     small: str  # hex digest of a packed blob only this project holds
     big: str  # hex digest of a blob stored alone only this project holds
     manifest: dict[str, Any]
+    registry: str  # the entity's registry that links the version (its name, not its project)
     secrets: list[str] = field(default_factory=list)
+
+    @property
+    def registry_project(self) -> str:
+        return f"wandb-registry-{self.registry}"
 
 
 @dataclass
@@ -204,6 +229,8 @@ def _hold(server: Server, entity: str, project: str) -> Holding:
     root.update_version(version.id, VersionUpdate(description=description, aliases=["best"]))
     run = root.create_run(entity, project, run_id=f"run-{tag}").id
     manifest = server.client("root").get(f"/api/v1/versions/{version.id}/manifest").json()
+    registry = f"reg-{tag}"
+    root.link_version(version.id, entity, f"wandb-registry-{registry}", f"pf-{tag}", ["prod"])
     return Holding(
         entity,
         project,
@@ -213,6 +240,7 @@ def _hold(server: Server, entity: str, project: str) -> Holding:
         hashlib.md5(small).hexdigest(),
         hashlib.md5(big).hexdigest(),
         manifest,
+        registry,
         [*names, description, small.hex()[:32], big.hex()[:32]],
     )
 
@@ -279,14 +307,14 @@ def expected(route: tuple[str, str], caller: str, entity: str) -> int | str:
         return 401
     if caller == "admin":
         return "ok"
-    if need in (SIGNED_IN, BLOB_PLAN):
+    if need in (SIGNED_IN, FILTERED):
         return "ok"
     if need == SERVER_ADMIN:
         return 403
-    have = role(caller, entity)
+    have = role(caller, entity)  # no project in the matrix is public: a role is needed
     if have is None:
         return 404
-    if need in (READ, BLOB_READ):
+    if need in (READ, BLOB_READ, ENTITY_READ):
         return "ok"
     want = RANK["member"] if need == WRITE else RANK["admin"]
     return "ok" if RANK[have] >= want else 403
@@ -308,12 +336,13 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         "run_id": h.run_id,
         "version_id": h.version.id,
         "digest": h.big,
+        "link_id": str(1_000_000_000 + secrets.randbelow(1_000_000)),  # none so far
     }
     body: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     if not make:
         values["version_id"] = uuid.uuid4().hex
-    elif template.startswith(V) and method == "POST" and template != f"{V}/files/query":
+    elif route in DRAFT_ROUTES:
         from cairn.records import VersionSpec
 
         spec = VersionSpec(
@@ -322,12 +351,21 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         values["version_id"] = admin.begin_version(spec)
     if make and (method, template) == ("DELETE", V):
         values["version_id"] = world.fresh_version(h.entity, h.project, h.collection).id
+    if make and (method, template) == ("DELETE", f"{P}/collections/{{collection}}"):
+        values["collection"] = f"gone-{uuid.uuid4().hex[:10]}"
+        world.fresh_version(h.entity, h.project, values["collection"])
+    if make and "{link_id}" in template:
+        portfolio = f"pf-{uuid.uuid4().hex[:10]}"
+        link = admin.link_version(h.version.id, h.entity, h.registry_project, portfolio, [])
+        values["link_id"] = link.link_id
     path = template
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/api/v1/gc/storage"): {"grace_seconds": 86_400},
         ("POST", "/api/v1/gc"): {"pending_older_than_seconds": 86_400},
         ("PATCH", P): {"visibility": "private"},
         ("POST", f"{P}/runs"): {"run_id": f"r-{uuid.uuid4().hex[:10]}"},
+        ("PATCH", f"{P}/runs/{{run_id}}"): {"summary": {"loss": 0.5}, "history": [{"_step": 1}]},
+        ("PATCH", f"{P}/collections/{{collection}}"): {"description": "changed by the matrix"},
         ("POST", f"{P}/runs/{{run_id}}/finish"): {"state": "finished"},
         ("POST", f"{P}/runs/{{run_id}}/inputs"): {"version_id": h.version.id},
         ("POST", "/api/v1/versions"): {
@@ -340,6 +378,15 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", f"{V}/commit"): {"manifest": h.manifest},
         ("POST", f"{V}/commit-unchanged"): {"digest": h.version.digest},
         ("PATCH", V): {"description": "changed by the matrix"},
+        ("POST", f"{V}/links"): {
+            "entity": h.entity,
+            "project": h.registry_project,
+            "portfolio": f"pf-{uuid.uuid4().hex[:10]}",
+            "aliases": ["staging"],
+        },
+        ("PUT", "/api/v1/links/{link_id}/aliases"): {"aliases": ["canary"]},
+        ("PUT", "/api/v1/entities/{entity}/ttl"): {"seconds": None},
+        ("POST", "/api/v1/gc/expire"): {"dry_run": True},
         ("POST", f"{V}/files/query"): {"names": ["anything"]},
         ("POST", "/api/v1/blobs/uploads"): {"blobs": [{"digest": _random_md5(), "size": 10}]},
         ("POST", "/api/v1/blobs/{digest}/parts"): {
@@ -359,17 +406,31 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         kwargs["content"] = data
     elif (method, template) == ("POST", "/api/v1/blobs/packs"):
         kwargs["content"] = b""  # an empty stream: refused as such, after authentication
-    elif method != "GET":
+    elif (method, template) == ("GET", "/api/v1/registries"):
+        kwargs["params"] = {"entity": h.entity}
+    elif method not in ("GET", "DELETE"):
         kwargs["json"] = body
     return path.format(**values), kwargs
 
 
-def missing_twin(h: Holding) -> Holding:
-    """Names like ``h``'s in the same entity, of things that do not exist."""
+# Routes that use up a pending version: each cell begins one.
+DRAFT_ROUTES = {("POST", f"{V}/{step}") for step in ("entries", "commit", "commit-unchanged")}
+DRAFT_ROUTES |= {("POST", f"{V}/abort")}
+
+# What a FILTERED route's answer names exactly when the caller may read the project.
+SHOWN = {
+    ("POST", "/api/v1/blobs/downloads"): lambda h: h.big,
+    ("GET", "/api/v1/registries"): lambda h: h.registry_project,
+}
+
+
+def missing_twin(h: Holding, *, entity: str | None = None) -> Holding:
+    """Names like ``h``'s, of things that do not exist: in ``h``'s entity, or in ``entity``
+    (one that does not exist either)."""
     tag = uuid.uuid4().hex[:10]
     version = type(h.version)(**{**vars(h.version), "id": uuid.uuid4().hex})
     return Holding(
-        h.entity,
+        entity or h.entity,
         f"nothing-{tag}",
         f"none-{tag}",
         version,
@@ -377,6 +438,7 @@ def missing_twin(h: Holding) -> Holding:
         _random_md5(),
         _random_md5(),
         h.manifest,
+        f"no-reg-{tag}",
     )
 
 
@@ -391,18 +453,10 @@ def test_every_route_has_an_entry(world: World) -> None:
     assert set(ROUTES) - served == set(), "entries for routes the app no longer serves"
 
 
-# Open findings: routes where a private thing answers 404 with another error code than a missing
-# one, so a caller can tell that it exists. Creating a run or version in a private project says
-# "project_not_found", in a missing project of the same entity "not_found"; a version id of a
-# private project says "project_not_found", an unknown one "artifact_not_found" (abort: 200).
-TOLD_APART = {
-    ("POST", f"{P}/runs"),
-    ("POST", "/api/v1/versions"),
-    ("POST", f"{V}/entries"),
-    ("POST", f"{V}/commit"),
-    ("POST", f"{V}/commit-unchanged"),
-    ("POST", f"{V}/abort"),
-}
+# Routes where a private thing may answer unlike a missing one (none: a new entry is a known
+# leak, written down). Found and fixed here once: creating a run or version in a private
+# project, and entries/commit/commit-unchanged/abort on a private project's pending version.
+TOLD_APART: set[tuple[str, str]] = set()
 
 
 def _code(r: httpx.Response) -> str | None:
@@ -412,11 +466,35 @@ def _code(r: httpx.Response) -> str | None:
         return None
 
 
+def _answer(r: httpx.Response, url: str, kwargs: dict[str, Any]) -> tuple[int, str | None, str]:
+    """Status, error code and message with every name the request gave replaced by ``<>``."""
+    try:
+        message = str(r.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        message = r.text
+    asked = [s for s in url.split("?")[0].split("/") if s]
+    asked += _strings(kwargs.get("json")) + _strings(kwargs.get("params"))
+    for name in sorted(set(asked), key=len, reverse=True):
+        message = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", "<>", message)
+    return r.status_code, _code(r), message
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a request body, however deep."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 MATRIX = [(r, c, p) for r in ROUTES for c in CALLERS for p in PROJECTS]
 
 
 def test_the_matrix(world: World) -> None:
-    """Every cell in one test (a module-scoped world, ~1,200 requests in process)."""
+    """Every cell in one test (a module-scoped world, ~2,500 requests in process)."""
     wrong: list[str] = []
     leaks: list[str] = []
     told_apart: dict[tuple[str, str], list[str]] = {}
@@ -431,24 +509,29 @@ def test_the_matrix(world: World) -> None:
             assert want not in (401, 403) and want < 500, (route, want)
         r = world.client(caller).request(route[0], url, **kwargs)
         ok = 200 <= r.status_code < 300 if want == "ok" else r.status_code == want
-        if ok and ROUTES[route] == BLOB_PLAN:
-            # Named in the plan exactly when the caller may read it (the admin always may).
+        if ok and ROUTES[route] == FILTERED:
+            # Named in the answer exactly when the caller may read it (the admin always may).
             readable = caller == "admin" or role(caller, entity) is not None
-            ok = (h.big in r.text) == readable
+            ok = (SHOWN[route](h) in r.text) == readable
         if not ok:
             wrong.append(
                 f"{route[0]} {route[1]} as {caller} on {which}: {r.status_code} "
                 f"(want {want}) {r.text[:200]}"
             )
         if want == 404 and r.status_code == 404:
-            # A private thing and a missing one answer alike: same status, same error code.
-            twin_url, twin_kwargs = build(world, route, missing_twin(h), make=False)
-            twin = world.client(caller).request(route[0], twin_url, **twin_kwargs)
-            if (twin.status_code, _code(twin)) != (404, _code(r)):
-                told_apart.setdefault(route, []).append(
-                    f"{route[0]} {route[1]} as {caller} on {which}: private {_code(r)} but "
-                    f"missing {twin.status_code} {_code(twin)}"
-                )
+            # A private thing and a missing one (in the same entity, or in none that exists)
+            # answer alike: same status, same error code, same message but for the names asked.
+            mine = _answer(r, url, kwargs)
+            nobody = f"nobody-{uuid.uuid4().hex[:10]}"
+            for twin_of in (missing_twin(h), missing_twin(h, entity=nobody)):
+                twin_url, twin_kwargs = build(world, route, twin_of, make=False)
+                twin = world.client(caller).request(route[0], twin_url, **twin_kwargs)
+                theirs = _answer(twin, twin_url, twin_kwargs)
+                if theirs != mine:
+                    told_apart.setdefault(route, []).append(
+                        f"{route[0]} {route[1]} as {caller} on {which}: private {mine} but "
+                        f"missing {theirs}"
+                    )
         if not 200 <= r.status_code < 300:
             leaked = [s for s in h.secrets if s in r.text]
             if leaked:
@@ -460,3 +543,48 @@ def test_the_matrix(world: World) -> None:
     assert set(told_apart) == TOLD_APART, "\n".join(
         c for cells in told_apart.values() for c in cells
     )
+
+
+def test_linking_needs_read_on_the_source_and_write_on_the_target(world: World) -> None:
+    """The matrix links within one entity; here source and target differ. A source the caller
+    may not read, or a target it may not see, answers exactly as a missing one does."""
+    team, mine, private = (
+        world.holdings[("vision", "cars")],
+        world.holdings[("vwr", "own")],
+        world.holdings[("oth", "secret")],
+    )
+
+    def link(caller: str, version_id: str, entity: str, project: str) -> httpx.Response:
+        url = f"/api/v1/versions/{version_id}/links"
+        body = {"entity": entity, "project": project, "portfolio": f"pf-{uuid.uuid4().hex[:8]}"}
+        r = world.client(caller).post(url, json=body)
+        if r.status_code >= 400:  # a refusal names nothing of the projects' data
+            assert not [s for h in (team, mine, private) for s in h.secrets if s in r.text]
+        return r
+
+    def alike(a: httpx.Response, b: httpx.Response, names: list[tuple[str, str]]) -> None:
+        assert a.status_code == b.status_code == 404, (a.text, b.text)
+        ours, theirs = a.json()["error"], b.json()["error"]
+        message = theirs["message"]
+        for asked, missing in names:
+            message = message.replace(missing, asked)
+        assert (ours["code"], ours["message"]) == (theirs["code"], message)
+
+    # Read on the source (a viewer of the team), write on the target (its own registry).
+    assert link("viewer", team.version.id, "vwr", mine.registry_project).status_code == 200
+    # Read on both, write on neither: forbidden, as a viewer may see the target.
+    assert link("viewer", mine.version.id, "vision", team.registry_project).status_code == 403
+    # A source the caller may not read: as a version that does not exist.
+    nobody = uuid.uuid4().hex
+    alike(
+        link("outsider", private.version.id, "outs", "wandb-registry-mine"),
+        link("outsider", nobody, "outs", "wandb-registry-mine"),
+        [(private.version.id, nobody)],
+    )
+    # A target the caller may not see: as a project that does not exist, in the same entity
+    # or in an entity that does not exist.
+    asked = link("member", team.version.id, "oth", private.registry_project)
+    for entity in ("oth", f"nobody-{uuid.uuid4().hex[:8]}"):
+        project = f"wandb-registry-none-{uuid.uuid4().hex[:8]}"
+        missing = link("member", team.version.id, entity, project)
+        alike(asked, missing, [("oth", entity), (private.registry_project, project)])

@@ -216,12 +216,17 @@ def _record_aliases(svc: Service, s: Session, link: m.Link) -> None:
 
 def _writable_link(svc: Service, s: Session, link_id: str) -> m.Link:
     link = s.get(m.Link, int(link_id)) if link_id.isdigit() else None
-    if link is None:
+    proj = _portfolio_project(s, link) if link is not None else None
+    if link is None or proj is None or not svc._may(s, proj, "read"):
+        # A membership the caller may not see answers exactly as a missing one.
         raise ArtifactNotFoundError(f"no portfolio membership {link_id}")
-    portfolio = s.get_one(m.Collection, link.portfolio_id)
-    proj = s.get_one(m.Project, portfolio.project_id)
     svc._check(s, proj, "write", "this portfolio")
     return link
+
+
+def _portfolio_project(s: Session, link: m.Link) -> m.Project:
+    portfolio = s.get_one(m.Collection, link.portfolio_id)
+    return s.get_one(m.Project, portfolio.project_id)
 
 
 def unlink(svc: Service, link_id: str) -> None:

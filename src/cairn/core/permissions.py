@@ -64,12 +64,14 @@ def require_create_entity(who: Principal, name: str) -> None:
         raise NotFoundError(f"entity {name!r} not found")
 
 
-def require_create_project(s: Session, who: Principal, entity: m.Entity) -> None:
+def require_create_project(s: Session, who: Principal, entity: m.Entity, project: str) -> None:
+    """Raises ProjectNotFoundError (as :func:`require` does for a private project: asking
+    cannot tell one from the other) or PermissionDeniedError (a viewer)."""
     if who.is_superuser:
         return
     role = who.role_in(entity.name)
     if role is None:
-        raise NotFoundError(f"entity {entity.name!r} not found")
+        raise ProjectNotFoundError(f"project {entity.name}/{project} not found")
     if ROLE_RANK[role] < ROLE_RANK["member"]:
         raise PermissionDeniedError(f"viewers cannot create projects in {entity.name!r}")
 

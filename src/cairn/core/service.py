@@ -159,7 +159,9 @@ class Service(Storage):
         return ent
 
     def _project(self, s: Session, entity: str, project: str, *, create: bool) -> m.Project:
-        ent = self._entity(s, entity, create=create)
+        # Only a superuser makes entities; anyone else is told the project is missing, as for
+        # a project the caller may not read (permissions.require), whether the entity exists.
+        ent = self._entity(s, entity, create=create and self.principal.is_superuser)
         proj = None
         if ent is not None:
             proj = s.scalar(
@@ -170,7 +172,7 @@ class Service(Storage):
                 raise ProjectNotFoundError(f"project {entity}/{project} not found")
             from cairn.core import permissions
 
-            permissions.require_create_project(s, self.principal, ent)
+            permissions.require_create_project(s, self.principal, ent, project)
             naming.check_name(project, "project name")
             proj = m.Project(entity_id=ent.id, name=project)
             s.add(proj)
@@ -486,10 +488,14 @@ class Service(Storage):
         )
 
     def abort_version(self, version_id: str) -> None:
+        """Drop a PENDING version (a committed one stays: nothing happens).
+
+        Raises:
+            ArtifactNotFoundError, PermissionDeniedError: as :meth:`_writable_version`.
+        """
         with self.db.write() as s:
-            ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
-            if ver is not None and ver.state == PENDING:
-                self._check(s, self._project_of(s, ver), "write", "this artifact")
+            ver = self._writable_version(s, version_id)
+            if ver.state == PENDING:
                 s.delete(ver)
 
     def commit_version(
@@ -681,11 +687,22 @@ class Service(Storage):
                     self._admit(session, [(digest, writer.size)])
         return digest
 
-    def _pending(self, s: Session, version_id: str) -> m.Version:
+    def _writable_version(self, s: Session, version_id: str) -> m.Version:
+        """Version ``version_id``, which the caller is about to change.
+
+        Raises:
+            ArtifactNotFoundError: no such version, or one in a project the caller may not
+                read: the same error and message, so asking cannot tell them apart.
+            PermissionDeniedError: the caller may read but not write its project.
+        """
         ver = s.scalar(select(m.Version).where(m.Version.public_id == version_id))
-        if ver is None:
+        if ver is None or not self._may(s, self._project_of(s, ver), "read"):
             raise ArtifactNotFoundError(f"pending version {version_id} not found")
         self._check(s, self._project_of(s, ver), "write", "this artifact")
+        return ver
+
+    def _pending(self, s: Session, version_id: str) -> m.Version:
+        ver = self._writable_version(s, version_id)
         if ver.state != PENDING:
             raise ConflictError(f"version {version_id} is {ver.state}, not PENDING")
         return ver
