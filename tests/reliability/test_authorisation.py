@@ -92,6 +92,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", f"{V}/files/query"): READ,
     ("GET", f"{V}/producer"): READ,
     ("GET", f"{V}/consumers"): READ,
+    ("GET", f"{V}/lineage"): READ,
+    ("GET", f"{V}/history"): READ,
+    ("GET", f"{V}/diff/{{other_id}}"): READ,  # against itself: read on both is read on one
+    ("GET", f"{V}/diff/{{other_id}}/entries"): READ,
+    ("GET", f"{P}/runs/{{run_id}}/lineage"): READ,
+    ("GET", f"{P}/collections/{{collection}}/history"): READ,
     # Read on the source, write on the target: here the same entity's registry (the mixed
     # cases: test_linking_needs_read_on_the_source_and_write_on_the_target).
     ("POST", f"{V}/links"): WRITE,
@@ -104,7 +110,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/gc/expire"): SERVER_ADMIN,
     ("POST", "/api/v1/blobs/uploads"): SIGNED_IN,
     ("POST", "/api/v1/blobs/{digest}/parts"): SIGNED_IN,
-    ("POST", "/api/v1/blobs/{digest}/complete"): SIGNED_IN,
+    # A blob the caller already holds (may read) needs no upload: "done"; to anyone else an
+    # unknown upload is unknown, whether or not the bytes are stored (proof of possession).
+    ("POST", "/api/v1/blobs/{digest}/complete"): BLOB_READ,
     ("POST", "/api/v1/blobs/confirm"): SIGNED_IN,
     ("POST", "/api/v1/blobs/downloads"): FILTERED,
     ("POST", "/api/v1/blobs/missing"): SIGNED_IN,
@@ -335,6 +343,7 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         "alias": "best",
         "run_id": h.run_id,
         "version_id": h.version.id,
+        "other_id": h.version.id,
         "digest": h.big,
         "link_id": str(1_000_000_000 + secrets.randbelow(1_000_000)),  # none so far
     }
