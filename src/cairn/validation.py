@@ -65,11 +65,12 @@ def check_int(value: int, what: str, *, lo: int = -INT64_MAX - 1, hi: int = INT6
     return value
 
 
-def check_json(value: Any, what: str) -> Any:
+def check_json(value: Any, what: str, *, finite: bool = True) -> Any:
     """``value`` if every key, string and number in it (recursively) can be stored.
 
     Keys follow the single-line rule, strings the free-text one; integers fit 64 bits and
-    floats are finite. Other values (bool, None, models) pass as they are.
+    floats are finite (unless not ``finite``: a run's metrics may be NaN or infinite, and are
+    stored where they can be). Other values (bool, None, models) pass as they are.
 
     Raises:
         ValidationError: naming the path to the first bad value (``metadata.a.0``).
@@ -77,12 +78,12 @@ def check_json(value: Any, what: str) -> Any:
     # A manifest of a million entries passes through here: scan without building paths
     # (~1.5 s per million manifest entries on a busy 2-core machine), and walk again with
     # them only to name a bad value.
-    if _has_problem(value):
-        _raise_first_problem(value, what)
+    if _has_problem(value, finite):
+        _raise_first_problem(value, what, finite)
     return value
 
 
-def _has_problem(value: Any) -> bool:
+def _has_problem(value: Any, finite: bool = True) -> bool:
     # Exact type tests first: isinstance against the Mapping ABC costs more than the check.
     stack = [value]
     while stack:
@@ -106,14 +107,14 @@ def _has_problem(value: Any) -> bool:
                 if not -INT64_MAX - 1 <= item <= INT64_MAX:
                     return True
             elif kind is float:
-                if not math.isfinite(item):
+                if finite and not math.isfinite(item):
                     return True
             elif kind is dict or kind is list or kind is tuple or isinstance(item, Mapping):
                 stack.append(item)
     return False
 
 
-def _raise_first_problem(value: Any, what: str) -> None:
+def _raise_first_problem(value: Any, what: str, finite: bool = True) -> None:
     stack: list[tuple[str, Any]] = [(what, value)]
     while stack:
         where, v = stack.pop()
@@ -124,7 +125,7 @@ def _raise_first_problem(value: Any, what: str) -> None:
         elif isinstance(v, int):
             check_int(v, where)
         elif isinstance(v, float):
-            if not math.isfinite(v):
+            if finite and not math.isfinite(v):
                 raise ValidationError(f"{where} must be a finite number, got {v}")
         elif isinstance(v, Mapping):
             for k, item in v.items():

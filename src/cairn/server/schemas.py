@@ -10,7 +10,7 @@ objects the embedded backend hands the SDK; failures are :class:`ErrorOut`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,10 +25,13 @@ Size = Annotated[int, Field(ge=0, le=INT64_MAX)]
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
+    # Fields whose floats may be NaN or infinite (a run's metrics; the core stores them).
+    _nonfinite: ClassVar[tuple[str, ...]] = ()
+
     @model_validator(mode="after")
     def _storable(self) -> _In:
         for name in type(self).model_fields:
-            check_json(getattr(self, name), name)
+            check_json(getattr(self, name), name, finite=name not in self._nonfinite)
         return self
 
 
@@ -174,6 +177,9 @@ class ExpireIn(_In):
 
 # -- what a run records (cairn.core.run_data) -------------------------------------------------
 class RunUpdateIn(_In):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=True)
+    _nonfinite: ClassVar[tuple[str, ...]] = ("history", "summary")
+
     history: list[dict[str, Any]] = Field(default_factory=list)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
