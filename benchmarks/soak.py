@@ -6,8 +6,8 @@ with logs of small artifacts (the load benchmark's log-and-use cycle), at a frac
 capacity measured first with the same mix. Every few seconds it samples each replica's memory
 (RSS of its process tree), open file descriptors and threads, the database's connections, and
 the window's latency and errors. It passes when nothing failed, memory grew less than 5% from
-the end of the warm-up to the end, descriptors and connections did not grow (beyond a burst), and the median
-latency of the last fifth is within 20% of the first fifth's.
+the end of the warm-up to the end, descriptors and connections did not grow (beyond a burst),
+and the median latency of the last fifth is within 20% of the first fifth's.
 
 ::
 
