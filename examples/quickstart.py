@@ -48,7 +48,7 @@ def main() -> None:
         same.add_file(str(data / "labels.csv"))
         same.add_dir(str(data / "images"), name="images")
         run.log_artifact(same)
-    print(f"relogged {same.qualified_name}:{same.version}  (unchanged content, same version)")
+    print(f"relogged {same.qualified_name}  (unchanged content, same version)")
 
     # 3. Change the data: the next log is a new version, and `latest` moves to it.
     make_dataset(data, seed=2, rows=120)
