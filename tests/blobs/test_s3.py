@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from cairn.core.blobs import open_store
-from cairn.core.blobs import s3 as s3mod
+from cairn.core.blobs.s3 import objects as s3mod
 from cairn.core.blobs.s3 import PresignedRequest, S3BlobStore
 from cairn.errors import (
     BlobNotFoundError,

@@ -44,7 +44,12 @@ def make_kind(request: pytest.FixtureRequest, make: Any) -> Iterator[Callable[..
 
     def build(**config: Any) -> Server:
         url, drop = backends.create_database("cairn_kind")
-        options = {**s3.store_options(), "multipart_threshold": 5 * MiB, "part_size": 5 * MiB}
+        options = {
+            **s3.store_options(),
+            "multipart_threshold": 5 * MiB,
+            "part_size": 5 * MiB,
+            "single_put_max": 5 * MiB,  # larger blobs go up in parts, to test them small
+        }
         server: Server = make(
             db_url=url,
             store_uri=f"s3://{bucket}/{uuid.uuid4().hex}",

@@ -23,7 +23,12 @@ MiB = 1 << 20
 @pytest.fixture
 def s3_server(make: Any, s3: Any) -> Server:
     bucket = s3.new_bucket()
-    options = {**s3.store_options(), "multipart_threshold": 5 * MiB, "part_size": 5 * MiB}
+    options = {
+        **s3.store_options(),
+        "multipart_threshold": 5 * MiB,
+        "part_size": 5 * MiB,
+        "single_put_max": 5 * MiB,  # larger blobs go up in parts, to test them small
+    }
     # Blobs under 512 bytes are "small" here: they travel in pack streams (tests/server/
     # test_packs.py); everything bigger goes by presigned URL.
     return make(  # type: ignore[no-any-return]

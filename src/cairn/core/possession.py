@@ -3,7 +3,8 @@
 Blobs are shared by content across every project of a server, so knowing (or guessing) a
 digest must give nothing. A caller *holds* a blob only if
 
-1. a committed version the caller may read names it (:func:`readable`), or
+1. a committed version the caller may read names it
+   (:func:`cairn.core.transfer.access.readable`, the one rule for reading a blob), or
 2. the caller's account uploaded its bytes and the server verified them (a
    :class:`~cairn.core.db.models.BlobUpload` row, written by :func:`record`).
 
@@ -28,43 +29,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cairn.core import permissions
 from cairn.core.access import Principal
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among, bulk_insert, chunks
-from cairn.records import COMMITTED
-
-
-def readable(s: Session, who: Principal, digests: Sequence[str]) -> set[str]:
-    """Which of ``digests`` some committed version that ``who`` may read names: in a project
-    the caller may read, or linked into a portfolio there (a registry's readers use what is
-    promoted to it: :mod:`cairn.core.links`)."""
-    wanted = list(dict.fromkeys(digests))
-    if who.is_superuser:
-        return set(wanted)
-    out: set[str] = set()
-    for chunk in chunks(wanted):
-        for collection_of in (m.Version.collection_id, m.Link.portfolio_id):
-            # A plain join, not EXISTS per blob: PostgreSQL planned the correlated form as a
-            # scan of version_files per blob (minutes for 20,000 blobs).
-            files = select(m.VersionFile.blob).join(
-                m.Version, m.Version.id == m.VersionFile.version_id
-            )
-            if collection_of is m.Link.portfolio_id:
-                files = files.join(m.Link, m.Link.version_id == m.Version.id)
-            files = (
-                files.join(m.Collection, m.Collection.id == collection_of)
-                .join(m.Project, m.Project.id == m.Collection.project_id)
-                .join(m.Entity, m.Entity.id == m.Project.entity_id)
-                .where(
-                    among(s, m.VersionFile.blob, chunk),
-                    m.Version.state == COMMITTED,
-                    permissions.readable_projects(who),
-                )
-                .distinct()
-            )
-            out.update(b for b in s.scalars(files) if b is not None)
-    return out
+from cairn.core.transfer.access import readable
 
 
 def uploaded(s: Session, who: Principal, digests: Sequence[str]) -> set[str]:
@@ -118,3 +86,6 @@ def record(s: Session, who: Principal, digests: Iterable[str]) -> None:
         m.BlobUpload,
         ({"account": who.name, "digest": d, "created_at": now} for d in wanted if d not in known),
     )
+
+
+__all__ = ["held", "readable", "record", "uploaded"]

@@ -12,7 +12,9 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-HEADER = "X-Request-Id"
+from cairn.wire import REQUEST_ID_HEADER
+
+HEADER = REQUEST_ID_HEADER
 SCOPE_KEY = "cairn.request_id"
 # What a proxy or client may hand us to reuse: short, printable, nothing a log could misread.
 _SANE = re.compile(r"[A-Za-z0-9._:+=@/-]{1,128}")

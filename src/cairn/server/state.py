@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 
@@ -26,11 +25,6 @@ class ServerState:
     def presigned(self) -> bool:
         """Whether clients move bytes straight to the store (an S3 store, presign enabled)."""
         return self.config.presign and hasattr(self.store, "presign_put")
-
-    @property
-    def s3(self) -> Any:
-        """The store as an S3 store (only when :attr:`presigned`)."""
-        return self.store
 
 
 def state_of(request: Request) -> ServerState:

@@ -17,16 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.responses import Response
 
-from cairn.core.access import Principal
 from cairn.core.blobs.base import CHUNK
-from cairn.core.blobs.local import LocalBlobStore
-from cairn.errors import BlobNotFoundError, ValidationError
+from cairn.core.transfer import plan, reading
+from cairn.errors import ValidationError
 from cairn.manifest import packstream
 from cairn.manifest.digest import is_hex_md5
 from cairn.server.auth import State, Who
 from cairn.server.media import OCTETS, PACK, OctetResponse, PackResponse, binary_body
 from cairn.server.schemas import DigestsIn
-from cairn.server.state import ServerState
 from cairn.server.streams import ThreadBodyReader
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
@@ -51,7 +49,7 @@ def missing_blobs(body: DigestsIn, state: State, who: Who) -> dict[str, Any]:
     """Which of these hex MD5 digests to upload: those the store lacks, and those the caller
     does not hold (:mod:`cairn.core.possession`) — the same answer for both."""
     check_count(len(body.digests), state.config.max_digests)
-    return {"missing": state.service.bind(who).missing_blobs(body.digests)}
+    return {"missing": plan.lacking(state.service.bind(who), body.digests)}
 
 
 @router.put("/{digest}", openapi_extra=binary_body(OCTETS))
@@ -88,19 +86,6 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
             yield chunk
 
 
-def _readable(state: ServerState, who: Principal, digests: list[str]) -> None:
-    """Raise BlobNotFoundError unless ``who`` may read every one of ``digests``.
-
-    Another project's blob and a blob nobody has get the same answer, from the same query.
-    """
-    readable = state.service.bind(who).readable_blobs(digests)
-    absent = [d for d in digests if d not in readable]
-    if absent:
-        raise BlobNotFoundError(
-            f"blob {absent[0]} not found", details={"missing": list(dict.fromkeys(absent))[:1000]}
-        )
-
-
 @router.post("/read", response_model=None, response_class=PackResponse)
 def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
     """Many blobs in one response, as a pack stream in the order asked (for small files).
@@ -109,16 +94,10 @@ def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
     """
     check_count(len(body.digests), state.config.max_digests)
     digests = [check_digest(d) for d in body.digests]
-    _readable(state, who, digests)
-    svc = state.service.bind(who)
-    where = svc.locate_blobs(digests)
-    absent = [d for d in digests if d not in where]
-    if absent:
-        raise BlobNotFoundError(f"blob {absent[0]} is not in the store")
-    layout = [(d, where[d].size) for d in digests]
+    # Called here, not in the stream: a blob the caller may not read, or a damaged pack, is
+    # then an error answer.
+    layout, pieces = reading.read_many(state.service.bind(who), digests)
     header = packstream.encode_header(layout)
-    # Called here, not in the stream: a damaged pack is then an error answer.
-    pieces = svc.iter_blob_bytes(digests, where)
 
     def stream() -> Iterator[bytes]:
         yield header
@@ -135,21 +114,12 @@ def read_blobs(body: DigestsIn, state: State, who: Who) -> Response:
 def download_blob(digest: str, state: State, who: Who) -> Response:
     """A blob's bytes, if some version the caller may read holds it."""
     check_digest(digest)
-    _readable(state, who, [digest])
-    loc = state.service.locate_blobs([digest]).get(digest)
-    if loc is None:
-        raise BlobNotFoundError(f"blob {digest} is not in the store")
-    store = state.store
-    if loc.pack_id is not None:
-        data = store.read_pack(loc.pack_id, loc.offset, loc.size)
-        return Response(data, media_type="application/octet-stream")
-    if isinstance(store, LocalBlobStore):
-        path = store.path_for(digest)
-        if not path.is_file():
-            raise BlobNotFoundError(f"blob {digest} is not in the store")
-        return FileResponse(path, media_type="application/octet-stream")
+    blob = reading.open_blob(state.service.bind(who), digest)
+    if blob.path is not None:
+        return FileResponse(blob.path, media_type=OCTETS)
+    if blob.data is not None:
+        return Response(blob.data, media_type=OCTETS)
+    assert blob.stream is not None
     return StreamingResponse(
-        _chunks(store.open(digest)),
-        media_type="application/octet-stream",
-        headers={"Content-Length": str(loc.size)},
+        _chunks(blob.stream), media_type=OCTETS, headers={"Content-Length": str(blob.size)}
     )

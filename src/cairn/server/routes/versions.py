@@ -18,13 +18,12 @@ from cairn.server.schemas import (
     UpdateIn,
     VersionSpecIn,
 )
+from cairn.wire import MANIFEST_DIGEST_HEADER
 
 router = APIRouter(prefix="/versions", tags=["versions"])
 
 # A client's key for one commit: a retry with the same key answers with the version it made.
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
-
-MANIFEST_DIGEST_HEADER = "X-Cairn-Manifest-Digest"
 
 
 @router.post("")

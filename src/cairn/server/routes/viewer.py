@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from cairn.core.transfer.direct import single_put_max
 from cairn.server.auth import State, Who
 from cairn.server.schemas import GcIn, ReclaimIn
 from cairn.version import __version__
+from cairn.wire import PackLimits, ServerInfo
 
 router = APIRouter(tags=["server"])
 
@@ -18,17 +20,20 @@ router = APIRouter(tags=["server"])
 def server_info(state: State) -> dict[str, Any]:
     """What a client needs before it moves bytes (no API key needed)."""
     c = state.config
-    return {
-        "version": __version__,
-        "presigned": state.presigned,
-        "max_json_bytes": c.max_json_bytes,
-        "max_blob_bytes": c.max_blob_bytes,
-        "max_digests": c.max_digests,
+    packs = state.service.packs
+    return ServerInfo(
+        version=__version__,
+        presigned=state.presigned,
+        max_json_bytes=c.max_json_bytes,
+        max_blob_bytes=c.max_blob_bytes,
+        max_digests=c.max_digests,
         # None: send and fetch every blob on its own (a server started with no small blobs).
-        "packs": state.service.packs.to_wire() if c.pack_threshold else None,
-        # POST /versions/{id}/commit-unchanged: a re-log of the latest content sends a digest.
-        "commit_unchanged": True,
-    }
+        packs=PackLimits(**packs.to_wire(), range_bytes=packs.range_bytes)
+        if c.pack_threshold
+        else None,
+        commit_unchanged=True,
+        single_put_max=single_put_max(state.store) if state.presigned else None,
+    ).model_dump()
 
 
 @router.get("/viewer")
