@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cairn.core.accounts import Accounts
-from cairn.core.db.engine import Database
+from cairn.core.databases import Database
 from cairn.server.app import check_schema
 
 __all__ = ["Accounts", "migrate", "open_accounts"]

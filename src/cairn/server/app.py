@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from cairn.core.accounts import Accounts
 from cairn.core.blobs import open_store
 from cairn.core.commit_checks import CommitLimits
-from cairn.core.db.engine import Database
+from cairn.core.databases import Database
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
 from cairn.server import errors, maintenance

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from cairn.core.accounts import Accounts
 from cairn.core.blobs.base import BlobStore
-from cairn.core.db.engine import Database
+from cairn.core.databases import Database
 from cairn.core.service import Service
 from cairn.server.config import ServerConfig
 
