@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from cairn.core.blobs import open_store
-from cairn.core.blobs.s3 import objects as s3mod
 from cairn.core.blobs.s3 import PresignedRequest, S3BlobStore
+from cairn.core.blobs.s3 import objects as s3mod
 from cairn.errors import (
     BlobNotFoundError,
     DigestMismatchError,
@@ -187,6 +187,45 @@ def test_presigned_put_refuses_other_bytes(make_s3_store: MakeStore) -> None:
     status, _ = send(req, wrong, **{"Content-MD5": md5_b64(wrong)})
     assert status == 403
     assert store.has_many([md5(data)]) == set()
+
+
+def test_presigned_put_goes_to_the_blobs_key_and_names_its_uploader(
+    make_s3_store: MakeStore,
+) -> None:
+    store = make_s3_store()
+    data = b"whose bytes are these"
+    assert store.stat_blob(md5(data)) is None
+    req = store.presign_put(md5(data), len(data), uploader="abc123")
+    # A body under the right MD5 but without the signed uploader header is refused (the
+    # signature covers it), so the tag on the object is the one the server handed out.
+    status, _ = send(req, data, **{"x-amz-meta-cairn-uploader": "mallory"})
+    assert status == 403
+    assert store.stat_blob(md5(data)) is None
+    status, _ = send(req, b"X" * len(data))
+    assert status == 400  # wrong bytes: BadDigest, at the final key too
+    assert store.stat_blob(md5(data)) is None
+    status, _ = send(req, data)
+    assert status == 200
+    found = store.stat_blob(md5(data))
+    assert found is not None
+    assert (found.size, found.etag_is_md5, found.uploader) == (len(data), True, "abc123")
+    # Nothing was staged: the object is the blob itself.
+    assert store.verify(md5(data)) == len(data)
+    with pytest.raises(ValidationError):
+        store.presign_put(md5(data), store.single_put_max + 1)
+
+
+def test_a_pack_sent_without_a_whole_md5(make_s3_store: MakeStore, tmp_path: Path) -> None:
+    store = make_s3_store()
+    data = os.urandom(3000)
+    f = tmp_path / "pack"
+    f.write_bytes(data)
+    store.put_pack("ab" * 16, str(f), "")
+    assert store.read_pack("ab" * 16, 100, 50) == data[100:150]
+    store.put_pack("cd" * 16, str(f), md5(data))
+    assert store.read_pack("cd" * 16, 0, 3000) == data
+    with pytest.raises(DigestMismatchError):
+        store.put_pack("ef" * 16, str(f), md5(b"other"))
 
 
 def test_presigned_get(make_s3_store: MakeStore) -> None:

@@ -80,7 +80,7 @@ def test_number_filters_on_json_fields_narrow_in_sql(tmp_path: Any) -> None:
             )
             backend.update_run("me", "p", r.id, RunUpdate(summary={"acc": i / 10}))
         flt = {"config.lr": {"$gte": 2}, "summary_metrics.acc": {"$lt": 0.4}}
-        with backend.db.read() as s:
+        with backend.service.db.read() as s:
             count = s.scalar(
                 select(func.count()).select_from(m.Run).where(*sql_prefilter(flt, "sqlite"))
             )

@@ -50,6 +50,7 @@ from cairn.errors import (
     IntegrityError,
     ValidationError,
 )
+from cairn.layout import tmp_name
 from cairn.manifest.packstream import Layout, read_exactly
 
 MiB = 1 << 20
@@ -199,6 +200,8 @@ class SpooledPack:
     """An incoming pack stream's blobs, verified and written back to back to a local file.
 
     ``layout`` and ``offsets`` are those of the blobs written (the stream's, less any skipped).
+    ``md5`` is the whole file's, or "" where nothing needed it (a pack renamed into a local
+    store; the pack row keeps it for audits only).
     """
 
     path: str
@@ -215,20 +218,25 @@ def spool(
     directory: str | None = None,
     *,
     skip: Collection[str] = frozenset(),
+    whole_md5: bool = True,
 ) -> Iterator[SpooledPack]:
     """Read the blobs a pack stream's header announced into a temporary file, hashing each.
 
-    Blobs in ``skip`` (the store holds them already) are hashed but not written. The file is
-    removed when the block ends. All or nothing: one blob that does not hash to its digest
-    rejects the whole pack.
+    The file is a process-unique temporary name (:mod:`cairn.layout`) in ``directory`` (a
+    store's own ``tmp/``, so it can be renamed into place) or the system's temporary folder;
+    it is removed when the block ends unless it was renamed away. Blobs in ``skip`` (the store
+    holds them already) are hashed but not written. ``whole_md5``: also hash the file as a
+    whole (``SpooledPack.md5``, else ""), for a store that is sent it and checks it. All or
+    nothing: one blob that does not hash to its digest rejects the whole pack.
 
     Raises:
         DigestMismatchError: one or more blobs hash otherwise (``details["mismatched"]``).
         ValidationError: the stream ends before the last blob, or goes on after it.
     """
-    fd, path = tempfile.mkstemp(prefix=".cairn-pack-", dir=directory)
+    path = os.path.join(directory or tempfile.gettempdir(), tmp_name(".pack"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        whole = hashlib.md5()
+        whole = hashlib.md5() if whole_md5 else None
         bad: list[str] = []
         offsets: list[int] = []
         kept: list[tuple[str, int]] = []
@@ -247,7 +255,8 @@ def spool(
                         )
                     h.update(chunk)
                     if keep:
-                        whole.update(chunk)
+                        if whole is not None:
+                            whole.update(chunk)
                         out.write(chunk)
                     left -= len(chunk)
                 if h.hexdigest() != digest:
@@ -265,9 +274,10 @@ def spool(
                 f"digests ({shown}); the whole pack was refused and nothing from it was stored",
                 details={"mismatched": bad[:1000]},
             )
-        yield SpooledPack(path, whole.hexdigest(), pos, tuple(kept), tuple(offsets))
+        md5 = whole.hexdigest() if whole is not None else ""
+        yield SpooledPack(path, md5, pos, tuple(kept), tuple(offsets))
     finally:
-        if os.path.exists(path):
+        if os.path.lexists(path):
             os.unlink(path)
 
 

@@ -8,7 +8,6 @@ blobs by digest only; whether one is an object of its own or a range of a pack
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar
@@ -27,8 +26,8 @@ from cairn.core.db.bulk import chunks as _chunks
 from cairn.core.db.engine import Database
 from cairn.core.db.locks import hold_blob_use
 from cairn.core.packs import BlobLocation, PackPolicy
-from cairn.errors import BlobNotFoundError, ConflictError, DigestMismatchError, ValidationError
-from cairn.manifest import packstream
+from cairn.core.transfer import ingest
+from cairn.errors import BlobNotFoundError, ConflictError, ValidationError
 from cairn.manifest.digest import is_hex_md5
 
 T = TypeVar("T")
@@ -166,60 +165,22 @@ class Storage:
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
         """Verify one blob from a stream, store it unless the store holds it already, admit it,
-        and record that the caller holds it.
+        and record that the caller holds it (:func:`cairn.core.transfer.ingest.blob_stream`).
 
         Raises:
             DigestMismatchError: the bytes hash otherwise, or are not ``size`` long.
         """
-        if self.stored_blobs([digest]):
-            # Proof of possession for bytes stored already: check them, keep one copy.
-            written = _hash_only(digest, stream, size)
-        else:
-            written = self.blobs.put_stream(digest, stream, size)
-        self.record_blobs([(digest, written)])
-        return written
+        return ingest.blob_stream(self, digest, stream, size)
 
     def store_pack_stream(self, stream: IO[bytes]) -> dict[str, Any]:
-        """Verify and store every blob of a pack stream (:mod:`cairn.manifest.packstream`).
-
-        All or nothing: one blob that does not hash to its digest rejects the whole pack. With
-        packs enabled the blobs the store lacks become one stored pack (none, if it lacks
-        none); otherwise one object each. Blobs it holds already are verified, not stored again.
-        Every blob of the pack is recorded as the caller's (:mod:`cairn.core.possession`).
+        """Verify and store every blob of a pack stream
+        (:func:`cairn.core.transfer.ingest.pack_stream`).
 
         Raises:
             ValidationError: a malformed, oversized or truncated stream.
             DigestMismatchError: a blob hashes otherwise; nothing was stored.
         """
-        policy = self.packs
-        layout = packstream.read_header(
-            stream, max_blobs=policy.max_blobs, max_bytes=policy.max_bytes
-        )
-        # Blobs stored already are verified like the rest but not written again (proof of
-        # possession by re-upload keeps one copy).
-        stored = self.stored_blobs([d for d, _ in layout])
-        with packs.spool(stream, layout, skip=stored) as spooled:
-            if not policy.enabled or not spooled.layout:
-                with open(spooled.path, "rb") as f:
-                    for (digest, size), offset in zip(spooled.layout, spooled.offsets, strict=True):
-                        f.seek(offset)
-                        self.blobs.put_stream(digest, io.BytesIO(f.read(size)), size)
-                self.record_blobs(layout)
-                done: dict[str, Any] = {"stored": len(layout), "pack": None}
-                return {**done, "new": 0} if policy.enabled else done
-            pack_id = packs.new_pack_id()
-            self.blobs.put_pack(pack_id, spooled.path, spooled.md5)
-
-            def register(s: Session) -> int:
-                live = packs.register(s, pack_id, spooled)
-                kept = [(d, n) for d, n in layout if d in stored]
-                if kept:
-                    self._admit(s, kept)  # clears GC's mark; their bytes stay where they are
-                possession.record(s, self.principal, (d for d, _ in layout))
-                return live
-
-            live = self._write(register)
-            return {"stored": len(layout), "pack": pack_id, "new": live}
+        return ingest.pack_stream(self, stream)
 
     # -- reading blobs (wherever they lie) -----------------------------------------------------
     def locate_blobs(self, digests: Sequence[str]) -> dict[str, BlobLocation]:
@@ -299,23 +260,3 @@ class Storage:
                 j += 1
             yield self.blobs.read_pack(loc.pack_id, loc.offset, end - loc.offset)
             i = j
-
-
-def _hash_only(digest: str, stream: IO[bytes], size: int | None) -> int:
-    """Read a stream to its end, checking that it hashes to ``digest``; returns its length.
-
-    Raises:
-        DigestMismatchError: it hashes otherwise, or is not ``size`` bytes long.
-    """
-    h = hashlib.md5()
-    n = 0
-    while chunk := stream.read(CHUNK):
-        h.update(chunk)
-        n += len(chunk)
-    if h.hexdigest() != digest or (size is not None and n != size):
-        raise DigestMismatchError(
-            f"bytes received for blob {digest} hash to {h.hexdigest()} ({n} bytes); "
-            "nothing was recorded",
-            details={"expected": digest, "actual": h.hexdigest()},
-        )
-    return n

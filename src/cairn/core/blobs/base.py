@@ -5,27 +5,22 @@ do not hash to its name: writers verify while streaming and publish with an atom
 the object store's equivalent), so a reader sees a whole blob or none.
 
 Beside the blobs, a store keeps *packs*: objects that hold many small blobs back to back, under
-random names (``packs/<id[:2]>/<id>``). Which blob lies where in which pack is the database's
-business (:mod:`cairn.core.packs`); to the store a pack is just bytes to write once, read by
-range, and delete.
+random names (``packs/<id[:2]>/<id>``; the whole tree is drawn in :mod:`cairn.layout`). Which
+blob lies where in which pack is the database's business (:mod:`cairn.core.packs`); to the
+store a pack is just bytes to write once, read by range, and delete.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
+from cairn.layout import blob_key, pack_key
+
+__all__ = ["CHUNK", "BlobStore", "LocalSpool", "blob_key", "pack_key"]
+
 CHUNK = 1 << 20
-
-
-def blob_key(hexdigest: str) -> str:
-    """``objects/md5/ab/cdef…``: the key of a blob in every store and cache."""
-    return f"objects/md5/{hexdigest[:2]}/{hexdigest[2:]}"
-
-
-def pack_key(pack_id: str) -> str:
-    """``packs/3f/3f9a…``: the key of a pack (a random 32-hex name) in every store."""
-    return f"packs/{pack_id[:2]}/{pack_id}"
 
 
 @runtime_checkable
@@ -71,3 +66,25 @@ class BlobStore(Protocol):
 
     def iter_packs(self) -> Iterator[tuple[str, float]]:
         """(pack id, modification time as a POSIX timestamp) of every pack the store holds."""
+
+
+@runtime_checkable
+class LocalSpool(Protocol):
+    """A store on this machine's filesystem: bytes this process has verified are spooled in
+    its own ``tmp/`` folder and renamed into place, never copied or hashed again
+    (:mod:`cairn.core.transfer.ingest`)."""
+
+    def tmp_dir(self) -> Path:
+        """The store's temporary folder, made again if it was removed."""
+
+    def new_tmp(self, hint: str = "") -> Path:
+        """A fresh process-unique path in :meth:`tmp_dir` (not created)."""
+
+    def adopt_blob(self, digest: str, tmp: Path) -> int:
+        """Rename ``tmp`` (verified bytes of ``digest``) into place; returns its size."""
+
+    def adopt_pack(self, pack_id: str, tmp: Path) -> None:
+        """Rename ``tmp`` (a pack whose blobs were verified) into place as ``pack_id``."""
+
+    def sweep_tmp(self, older_than: float) -> int:
+        """Remove temporary files older than ``older_than`` seconds; returns how many."""

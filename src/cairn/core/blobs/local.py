@@ -1,9 +1,20 @@
 """A blob store on a local folder (the embedded default, and a server's simplest store).
 
-Writes go to ``<root>/tmp/<pid>-<unique>`` while hashing, then are renamed to
-``objects/md5/…`` once the digest matches; the rename is atomic, so readers never see a
-partial blob and concurrent writers of the same blob both succeed. Stored files are made
-read-only.
+Its tree is the one every store and the cache share (:mod:`cairn.layout`)::
+
+    <root>/
+        objects/md5/ab/cdef…                  blobs, read-only
+        packs/3f/3f9a0c…                      packs of small blobs (index in the database)
+        tmp/.cairn-tmp-<pid>-<hex>            writes in progress
+
+Writes go to a process-unique name in ``tmp/`` while hashing, then are renamed into place
+once the digest matches; the rename is atomic, so readers never see a partial blob and
+concurrent writers of the same blob both succeed. Files already verified by this process
+(:mod:`cairn.core.transfer.ingest`) are renamed in without hashing again. Stored files are
+made read-only.
+
+A folder removed under a live process (someone clearing the store's ``tmp/`` or ``objects/``)
+is made again by the next write, not an error on every later call.
 """
 
 from __future__ import annotations
@@ -11,12 +22,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
+from cairn import layout
 from cairn.core.blobs.base import blob_key, pack_key
 from cairn.errors import (
     BlobNotFoundError,
@@ -28,6 +39,7 @@ from cairn.errors import (
 from cairn.manifest.digest import copy_hashing, is_hex_md5
 
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+T = TypeVar("T")
 
 
 def _check(digest: str) -> str:
@@ -40,10 +52,6 @@ def _check_pack(pack_id: str) -> str:
     if not is_hex_md5(pack_id):  # the same shape: 32 lowercase hex characters
         raise ValidationError(f"{pack_id!r} is not a pack id (32 lowercase hex characters)")
     return pack_id
-
-
-def _tmp_name(root: Path) -> Path:
-    return Path(os.path.join(root, "tmp", f"{os.getpid()}-{uuid.uuid4().hex}"))
 
 
 SMALL = 1 << 16
@@ -72,7 +80,16 @@ def publish(tmp: Path, final: Path, made: set[str] | None = None) -> None:
         os.makedirs(parent, exist_ok=True)
         if made is not None:
             made.add(parent)
-    os.replace(tmp, final)
+    try:
+        os.replace(tmp, final)
+    except FileNotFoundError:
+        if not os.path.lexists(tmp):
+            raise
+        # The fan-out folder went away after we saw it (the store was cleared): make it again.
+        if made is not None:
+            made.discard(parent)
+        os.makedirs(parent, exist_ok=True)
+        os.replace(tmp, final)
 
 
 def copy_verified(src: IO[bytes], dest: Path, digest: str) -> int:
@@ -97,7 +114,8 @@ class LocalBlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.uri = self.root.as_uri() if self.root.is_absolute() else str(self.root)
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        self._tmp = self.root / layout.TMP
+        self._tmp.mkdir(parents=True, exist_ok=True)
         self._made: set[str] = set()  # fan-out folders known to exist
 
     @classmethod
@@ -106,6 +124,51 @@ class LocalBlobStore:
         path = unquote(parsed.path) if parsed.scheme == "file" else uri
         return cls(Path(path).expanduser().resolve())
 
+    # -- temporary files (cairn.core.blobs.base.LocalSpool) -------------------------------------
+    def tmp_dir(self) -> Path:
+        """The store's own temporary folder (made again if it was removed)."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        return self._tmp
+
+    def new_tmp(self, hint: str = "") -> Path:
+        """A fresh process-unique temporary path in the store's ``tmp/`` (not created)."""
+        return self._tmp / layout.tmp_name(hint)
+
+    def _writing(self, write: Callable[[Path], T], hint: str = "") -> tuple[Path, T]:
+        """Run ``write`` on a new temporary path; once more if ``tmp/`` had been removed."""
+        tmp = self.new_tmp(hint)
+        try:
+            return tmp, write(tmp)
+        except FileNotFoundError:
+            tmp.unlink(missing_ok=True)
+            self.tmp_dir()
+            tmp = self.new_tmp(hint)
+            return tmp, write(tmp)
+
+    def sweep_tmp(self, older_than: float) -> int:
+        """Remove temporary files left for ``older_than`` seconds (by killed processes)."""
+        return layout.sweep_temporaries(self._tmp, older_than)
+
+    def adopt_blob(self, digest: str, tmp: Path) -> int:
+        """Rename a temporary file of this store that this process verified into ``digest``'s
+        place; returns its size."""
+        final = self.path_for(digest)
+        try:
+            size = tmp.stat().st_size
+            publish(tmp, final, self._made)
+        except OSError as exc:
+            raise StorageError(f"could not store blob {digest}: {exc}") from exc
+        return size
+
+    def adopt_pack(self, pack_id: str, tmp: Path) -> None:
+        """Rename a temporary file of this store that this process verified into pack
+        ``pack_id``'s place."""
+        try:
+            publish(tmp, self.pack_path(pack_id), self._made)
+        except OSError as exc:
+            raise StorageError(f"could not store pack {pack_id}: {exc}") from exc
+
+    # -- blobs -----------------------------------------------------------------------------------
     def path_for(self, digest: str) -> Path:
         return Path(os.path.join(self.root, blob_key(_check(digest))))
 
@@ -114,16 +177,17 @@ class LocalBlobStore:
 
     def put_stream(self, digest: str, stream: IO[bytes], size: int | None = None) -> int:
         final = self.path_for(digest)
-        tmp = _tmp_name(self.root)
+        tmp: Path | None = None
         try:
-            written = copy_verified(stream, tmp, digest)
+            tmp, written = self._writing(lambda p: copy_verified(stream, p, digest))
             if size is not None and written != size:
                 raise DigestMismatchError(f"blob {digest}: expected {size} bytes, got {written}")
             publish(tmp, final, self._made)
         except OSError as exc:
             raise StorageError(f"could not store blob {digest}: {exc}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         return written
 
     def put_file(self, digest: str, path: str, *, trusted: bool = False) -> int:
@@ -136,15 +200,16 @@ class LocalBlobStore:
             # The caller hashed exactly these bytes (a read-only cache object), so an
             # in-kernel copy is enough. Never a hard link: the cache's files are linked into
             # users' download folders, and an edit there must not reach the store.
-            tmp = _tmp_name(self.root)
+            tmp: Path | None = None
             try:
-                copy_file(path, tmp)
+                tmp, _ = self._writing(lambda p: copy_file(path, p))
                 publish(tmp, final, self._made)
                 return final.stat().st_size
             except OSError as exc:
                 raise StorageError(f"could not store blob {digest}: {exc}") from exc
             finally:
-                tmp.unlink(missing_ok=True)
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
         with open(path, "rb") as f:
             return self.put_stream(digest, f)
 
@@ -171,7 +236,7 @@ class LocalBlobStore:
         self.path_for(digest).unlink(missing_ok=True)
 
     def iter_digests(self) -> Iterator[str]:
-        base = self.root / "objects" / "md5"
+        base = self.root / layout.OBJECTS
         if not base.is_dir():
             return
         for sub in sorted(base.iterdir()):
@@ -185,15 +250,20 @@ class LocalBlobStore:
 
     def put_pack(self, pack_id: str, path: str, md5: str) -> None:
         final = self.pack_path(pack_id)
-        tmp = _tmp_name(self.root)
+        tmp: Path | None = None
         try:
-            with open(path, "rb") as f:
-                copy_verified(f, tmp, md5)
+
+            def copy(p: Path) -> int:
+                with open(path, "rb") as f:
+                    return copy_verified(f, p, md5)
+
+            tmp, _ = self._writing(copy)
             publish(tmp, final, self._made)
         except OSError as exc:
             raise StorageError(f"could not store pack {pack_id}: {exc}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
 
     def read_pack(self, pack_id: str, offset: int, length: int) -> bytes:
         try:
@@ -214,7 +284,7 @@ class LocalBlobStore:
         self.pack_path(pack_id).unlink(missing_ok=True)
 
     def iter_packs(self) -> Iterator[tuple[str, float]]:
-        base = self.root / "packs"
+        base = self.root / layout.PACKS
         if not base.is_dir():
             return
         for sub in sorted(base.iterdir()):

@@ -1,5 +1,3 @@
-"""Transfers: which blobs a caller lacks, how each travels, ingest, reads, who may read.
-
-The core owns every transfer, so each face (REST, the W&B GraphQL face, the embedded backend)
-makes one call here instead of planning uploads itself.
-"""
+"""Transfers, owned by the core: which blobs a caller lacks, how each travels, ingest (verified
+once on arrival), reads, and who may read a blob. Every face (REST, GraphQL, the embedded
+backend) calls these modules; none re-implements them."""

@@ -122,7 +122,13 @@ class S3Objects:
         config = Config(
             signature_version="s3v4",
             # A custom endpoint (SeaweedFS, MinIO) rarely has wildcard DNS for bucket hosts.
-            s3={"addressing_style": "path" if endpoint_url else "auto"},
+            s3={
+                "addressing_style": "path" if endpoint_url else "auto",
+                # Every upload carries Content-MD5, which the store checks; signing the payload
+                # too (botocore's default on plain http) would be a SHA-256 pass over every
+                # byte for nothing.
+                "payload_signing_enabled": False,
+            },
             max_pool_connections=o.max_workers,
             retries={"mode": "standard", "max_attempts": o.max_attempts},
             connect_timeout=o.connect_timeout,
@@ -267,10 +273,11 @@ class S3Objects:
             if size is not None and size != length:
                 raise DigestMismatchError(f"blob {digest}: expected {size} bytes, got {length}")
             spool.seek(0)
-            return self._put_seekable(digest, spool, length)
+            return self._put_seekable(digest, spool, length, verified=True)
 
     def put_file(self, digest: str, path: str, *, trusted: bool = False) -> int:
-        """Store a local file (``trusted`` changes nothing here: the bytes must travel anyway).
+        """Store a local file. ``trusted`` (this process hashed these bytes) spares hashing it
+        again on the way: the store still checks the ``Content-MD5`` it is sent.
 
         Raises:
             ValidationError: ``digest`` is not a hex MD5.
@@ -280,20 +287,41 @@ class S3Objects:
         """
         check_digest(digest)
         with open(path, "rb") as f:
-            return self._put_seekable(digest, f, os.fstat(f.fileno()).st_size)
+            return self._put_seekable(digest, f, os.fstat(f.fileno()).st_size, verified=trusted)
 
     def _put_seekable(
-        self, digest: str, stream: IO[bytes], length: int, key: str | None = None
+        self,
+        digest: str,
+        stream: IO[bytes],
+        length: int,
+        key: str | None = None,
+        *,
+        verified: bool = False,
     ) -> int:
         """Upload ``length`` bytes that must hash to ``digest``, to ``key`` (default: the
-        blob's own key)."""
+        blob's own key).
+
+        ``verified``: this process hashed these very bytes already, so they are not hashed
+        again here (each byte once per side); the store's ``Content-MD5`` check still guards
+        the transfer.
+        """
         is_blob = key is None
         key = key or self.key_for(digest)
         if length > self.options.multipart_threshold:
             # One HEAD is cheap next to re-sending a large blob the store already holds.
             if is_blob and self.size(digest) == length:
                 return length
-            self._put_multipart(digest, key, stream, length)
+            self._put_multipart(digest, key, stream, length, verified=verified)
+            return length
+        if verified:
+            with s3_errors("upload", self._where(key), digest):
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=stream,
+                    ContentLength=length,
+                    ContentMD5=hex_to_b64(digest),
+                )
             return length
         body = HashingWindow(stream, length)
         try:
@@ -317,7 +345,9 @@ class S3Objects:
             mismatch(digest, body.hexdigest(), length)
         return length
 
-    def _put_multipart(self, digest: str, key: str, stream: IO[bytes], length: int) -> None:
+    def _put_multipart(
+        self, digest: str, key: str, stream: IO[bytes], length: int, *, verified: bool = False
+    ) -> None:
         where = self._where(key)
         part = part_size(length, self.options.part_size)
         with s3_errors("start upload", where, digest):
@@ -325,7 +355,9 @@ class S3Objects:
                 "UploadId"
             ]
         try:
-            h = hashlib.md5()
+            # Each part carries its own Content-MD5 (one pass); the whole is hashed as well
+            # unless this process hashed it already.
+            h = None if verified else hashlib.md5()
             done: list[dict[str, Any]] = []
             in_flight: deque[Future[dict[str, Any]]] = deque()
             workers = min(PARTS_IN_FLIGHT, self.options.max_workers)
@@ -335,15 +367,20 @@ class S3Objects:
                     data = read_exactly(stream, min(part, left))
                     if not data:
                         break  # the stream is shorter than it said; the digest check says so
-                    h.update(data)
+                    if h is not None:
+                        h.update(data)
                     left -= len(data)
                     if len(in_flight) >= PARTS_IN_FLIGHT:
                         done.append(in_flight.popleft().result())
                     in_flight.append(pool.submit(self._upload_part, key, upload_id, number, data))
                     number += 1
                 done.extend(f.result() for f in in_flight)
-            if h.hexdigest() != digest:
-                mismatch(digest, h.hexdigest(), length - left)
+            if left:
+                raise DigestMismatchError(
+                    f"blob {digest}: the stream ended after {length - left} of {length} bytes"
+                )
+            if h is not None and h.hexdigest() != digest:
+                mismatch(digest, h.hexdigest(), length)
             with s3_errors("complete upload", where, digest):
                 self._client.complete_multipart_upload(
                     Bucket=self.bucket,
@@ -468,7 +505,12 @@ class S3Objects:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put_pack(self, pack_id: str, path: str, md5: str) -> None:
-        """Upload a finished pack file; ``Content-MD5`` makes the store refuse other bytes.
+        """Upload a finished pack file.
+
+        ``md5`` is the caller's hash of the file (it hashed the bytes as it wrote them), so the
+        file is not hashed again here; it is sent as ``Content-MD5`` and the store refuses
+        other bytes. ``""``: the caller verified every blob in the pack as it spooled it and
+        did not hash the whole (a second pass); the pack then travels with its length only.
 
         Raises:
             ValidationError: a bad pack id or MD5.
@@ -476,9 +518,13 @@ class S3Objects:
             StorageError: the store failed.
         """
         key = self.pack_key_for(pack_id)
-        check_digest(md5)
         with open(path, "rb") as f:
-            self._put_seekable(md5, f, os.fstat(f.fileno()).st_size, key=key)
+            size = os.fstat(f.fileno()).st_size
+            if md5:
+                self._put_seekable(check_digest(md5), f, size, key=key, verified=True)
+                return
+            with s3_errors("upload pack", self._where(key)):
+                self._client.put_object(Bucket=self.bucket, Key=key, Body=f, ContentLength=size)
 
     def read_pack(self, pack_id: str, offset: int, length: int) -> bytes:
         """``length`` bytes of a pack from ``offset``, in one ranged GET.
