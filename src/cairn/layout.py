@@ -54,13 +54,20 @@ def tmp_name(hint: str = "") -> str:
     return f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{hint}"
 
 
-def is_tmp_name(name: str) -> bool:
-    """Whether ``name`` is one :func:`tmp_name` gave out."""
-    return name.startswith(TMP_PREFIX) or _OLD_STORE_TMP.fullmatch(name) is not None
+def is_tmp_name(name: str, *, legacy: bool = False) -> bool:
+    """Whether ``name`` is one :func:`tmp_name` gave out (``legacy``: or one a blob folder's
+    ``tmp/`` named before it; never use that on a folder other programs share)."""
+    if name.startswith(TMP_PREFIX):
+        return True
+    return legacy and _OLD_STORE_TMP.fullmatch(name) is not None
 
 
 def stale_temporaries(
-    folder: str | os.PathLike[str], older_than: float, now: float | None = None
+    folder: str | os.PathLike[str],
+    older_than: float,
+    now: float | None = None,
+    *,
+    legacy: bool = False,
 ) -> Iterator[Path]:
     """Temporary files in ``folder`` not modified for ``older_than`` seconds.
 
@@ -73,7 +80,7 @@ def stale_temporaries(
     except FileNotFoundError:
         return
     for entry in entries:
-        if not is_tmp_name(entry.name):
+        if not is_tmp_name(entry.name, legacy=legacy) or not entry.is_file(follow_symlinks=False):
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -84,11 +91,15 @@ def stale_temporaries(
 
 
 def sweep_temporaries(
-    folder: str | os.PathLike[str], older_than: float, now: float | None = None
+    folder: str | os.PathLike[str],
+    older_than: float,
+    now: float | None = None,
+    *,
+    legacy: bool = False,
 ) -> int:
     """Remove the :func:`stale_temporaries` of ``folder``; returns how many went."""
     removed = 0
-    for path in stale_temporaries(folder, older_than, now):
+    for path in stale_temporaries(folder, older_than, now, legacy=legacy):
         try:
             path.unlink()
             removed += 1

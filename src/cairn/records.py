@@ -206,6 +206,7 @@ class StorageReport(_Wire):
     packs_deleted: int = 0  # retired or orphaned pack objects removed from the store
     bytes_freed: int = 0  # bytes of objects and packs removed
     bytes_rewritten: int = 0  # bytes copied into new packs
+    temporaries_deleted: int = 0  # files killed writers left in the store's tmp/ (or spools)
 
 
 @dataclass(frozen=True)

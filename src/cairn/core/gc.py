@@ -21,6 +21,10 @@ a grace period apart, so it never takes bytes that a client is about to commit:
 4. **drop packs** retired more than ``grace`` ago — a reader that located a blob in one just
    before retirement has had that long to read it — and pack objects that no row knows (an
    upload or rewrite that crashed before registering its pack), once they are old enough.
+5. **sweep temporaries**: files a killed writer left in the store's ``tmp/`` (or, for a store
+   that is sent files, pack spools in the system's temporary folder), once they are as old as
+   orphaned packs must be (:func:`sweep_temporaries`; a starting server sweeps too). A live
+   writer's file is younger than that: no write takes an hour between create and rename.
 
 Steps 1 and 2 hold the blob-use lock exclusively (:mod:`cairn.core.db.locks`), so no commit,
 upsert or upload is in flight while GC decides what is unreferenced or removes an object.
@@ -34,13 +38,15 @@ import hashlib
 import os
 import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from cairn import layout
 from cairn.core import packs
-from cairn.core.blobs.base import BlobStore
+from cairn.core.blobs.base import BlobStore, LocalSpool
 from cairn.core.db import models as m
 from cairn.core.db.bulk import among, chunks
 from cairn.core.db.engine import Database
@@ -95,6 +101,7 @@ class Reclaimer:
         self._delete(cutoff, report)
         self._repack(repack_below, now, report)
         self._drop_packs(cutoff, now - orphans_older_than, report)
+        report["temporaries_deleted"] = sweep_temporaries(self.store, orphans_older_than)
         return StorageReport(**report)
 
     # -- 1. condemn ----------------------------------------------------------------------------
@@ -213,10 +220,15 @@ class Reclaimer:
     def _rewrite(self, locs: list[BlobLocation], report: dict[str, int]) -> None:
         """Copy these packed blobs into one new pack and repoint the rows still at the old."""
         _, ranges = packs.plan_ranges(locs, self.policy.range_bytes)
-        fd, path = tempfile.mkstemp(prefix=".cairn-repack-")
+        local = self.store if isinstance(self.store, LocalSpool) else None
+        # Spooled where a local store renames it from; every blob is verified as it is read,
+        # so only a store that is sent the file needs the whole pack's MD5.
+        folder = str(local.tmp_dir()) if local is not None else tempfile.gettempdir()
+        path = os.path.join(folder, layout.tmp_name(".repack"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            whole = hashlib.md5()
-            layout: list[tuple[str, int]] = []
+            whole = hashlib.md5() if local is None else None
+            blobs: list[tuple[str, int]] = []
             offsets: list[int] = []
             old: dict[str, str] = {}
             pos = 0
@@ -224,19 +236,24 @@ class Reclaimer:
                 for r in ranges:
                     for digest, data in packs.read_range(self.store, r):  # each blob verified
                         out.write(data)
-                        whole.update(data)
-                        layout.append((digest, len(data)))
+                        if whole is not None:
+                            whole.update(data)
+                        blobs.append((digest, len(data)))
                         offsets.append(pos)
                         old[digest] = r.pack_id
                         pos += len(data)
             pack_id = packs.new_pack_id()
-            self.store.put_pack(pack_id, path, whole.hexdigest())
-            spooled = SpooledPack(path, whole.hexdigest(), pos, tuple(layout), tuple(offsets))
+            md5 = whole.hexdigest() if whole is not None else ""
+            if local is not None:
+                local.adopt_pack(pack_id, Path(path))
+            else:
+                self.store.put_pack(pack_id, path, md5)
+            spooled = SpooledPack(path, md5, pos, tuple(blobs), tuple(offsets))
             with self.db.write() as s:
-                s.add(m.Pack(id=pack_id, size=pos, md5=spooled.md5, blob_count=len(layout)))
+                s.add(m.Pack(id=pack_id, size=pos, md5=spooled.md5, blob_count=len(blobs)))
                 s.flush()
                 moved = 0
-                for (digest, _), offset in zip(layout, offsets, strict=True):
+                for (digest, _), offset in zip(blobs, offsets, strict=True):
                     result: Any = s.execute(
                         update(m.Blob)
                         .where(m.Blob.digest == digest, m.Blob.pack_id == old[digest])
@@ -247,7 +264,7 @@ class Reclaimer:
                     s.get_one(m.Pack, pack_id).retired_at = m.utcnow()
             report["bytes_rewritten"] += pos
         finally:
-            if os.path.exists(path):
+            if os.path.lexists(path):
                 os.unlink(path)
 
     @staticmethod
@@ -298,3 +315,28 @@ class Reclaimer:
             if pack_id not in known:
                 self.store.delete_pack(pack_id)
                 report["packs_deleted"] += 1
+
+
+TMP_GRACE = timedelta(seconds=layout.DEFAULT_TMP_GRACE_SECONDS)
+
+
+def sweep_temporaries(store: BlobStore, older_than: timedelta = TMP_GRACE) -> int:
+    """Remove temporary files killed writers left: in a local store's ``tmp/``, and pack
+    spools in the system's temporary folder (where ingest spools for a store it sends files
+    to, such as S3). Returns how many went.
+
+    Only files named by :func:`cairn.layout.tmp_name` and not modified for ``older_than`` are
+    touched: a live writer's file is younger, and other programs' files have other names.
+
+    Raises:
+        ValidationError: a negative age.
+    """
+    if older_than < timedelta(0):
+        raise ValidationError("grace periods must not be negative")
+    seconds = older_than.total_seconds()
+    removed = 0
+    if isinstance(store, LocalSpool):
+        removed += store.sweep_tmp(seconds)
+    else:
+        removed += layout.sweep_temporaries(tempfile.gettempdir(), seconds)
+    return removed

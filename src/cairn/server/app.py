@@ -13,6 +13,7 @@ from cairn.core.accounts import Accounts
 from cairn.core.blobs import open_store
 from cairn.core.commit_checks import CommitLimits
 from cairn.core.databases import Database
+from cairn.core.gc import sweep_temporaries
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
 from cairn.server import errors, maintenance
@@ -50,6 +51,7 @@ def open_state(config: ServerConfig) -> ServerState:
     db = Database(config.db_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow)
     check_schema(db, create=config.create_schema)
     store = open_store(config.store_uri, **config.store_options)
+    sweep_temporaries(store)  # what a server killed mid-upload left behind (core/gc.py)
     policy = PackPolicy.for_store(
         store,
         enabled=config.packs if config.pack_threshold else False,

@@ -147,7 +147,7 @@ class LocalBlobStore:
 
     def sweep_tmp(self, older_than: float) -> int:
         """Remove temporary files left for ``older_than`` seconds (by killed processes)."""
-        return layout.sweep_temporaries(self._tmp, older_than)
+        return layout.sweep_temporaries(self._tmp, older_than, legacy=True)
 
     def adopt_blob(self, digest: str, tmp: Path) -> int:
         """Rename a temporary file of this store that this process verified into ``digest``'s
