@@ -70,6 +70,7 @@ from cairn.records import (
     VersionSpec,
     VersionUpdate,
 )
+from cairn.snapshots import open_snapshot, snapshot_size
 from cairn.version import __version__
 
 T = TypeVar("T")
@@ -177,7 +178,7 @@ def _run_all(fn: Callable[[T], None], items: Sequence[T], workers: int) -> None:
 
 
 def _file_range(path: str, offset: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as f:
+    with open_snapshot(path) as f:
         f.seek(offset)
         left = length
         while left > 0:
@@ -537,8 +538,8 @@ class HttpBackend:
             return
 
         def put(b: BlobUpload) -> None:
-            with open(b.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+            with open_snapshot(b.path) as f:
+                size = f.size
                 self._send(
                     "PUT",
                     f"/blobs/{b.digest}",
@@ -595,8 +596,8 @@ class HttpBackend:
         def put(p: dict[str, Any]) -> None:
             b = by_digest[p["digest"]]
             req = p["put"]
-            with open(b.path, "rb") as f:
-                _check_size(b, os.fstat(f.fileno()).st_size)
+            with open_snapshot(b.path) as f:
+                _check_size(b, f.size)
                 self._send(
                     req["method"],
                     req["url"],
@@ -637,7 +638,7 @@ class HttpBackend:
     ) -> None:
         """Send the parts the store lacks (an interrupted upload resumes), then complete."""
         upload_id, part_size = str(upload["upload_id"]), int(upload["part_size"])
-        size = os.path.getsize(b.path)
+        size = snapshot_size(b.path)
         _check_size(b, size)
         count = max(1, -(-size // part_size))
         done = {int(d["number"]): int(d["size"]) for d in upload.get("done", [])}

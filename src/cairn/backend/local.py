@@ -28,6 +28,7 @@ from cairn.core.run_data import RunData
 from cairn.core.service import Service
 from cairn.errors import DigestMismatchError
 from cairn.records import DiffEntry, DiffSummary, HistoryEvent, LineageRecord, RunRecord, RunUpdate
+from cairn.snapshots import is_staged, open_snapshot
 
 
 def local_user_entity() -> str:
@@ -62,7 +63,11 @@ class LocalBackend(Service):
             blobs = [b for b in blobs if b.size >= self.packs.threshold]
 
         def put(b: BlobUpload) -> tuple[str, int]:
-            size = self.blobs.put_file(b.digest, b.path, trusted=b.trusted)
+            if is_staged(b.path):  # a range of a staging pack, not a file: stream it
+                with open_snapshot(b.path) as f:
+                    size = self.blobs.put_stream(b.digest, f, b.size)
+            else:
+                size = self.blobs.put_file(b.digest, b.path, trusted=b.trusted)
             if progress is not None:
                 progress(size)
             return b.digest, size

@@ -3,6 +3,10 @@
 A file is trusted to still have a memoised digest only while all four match. A file modified
 within one timestamp tick of being hashed could keep its mtime, so files whose mtime is too close
 to the moment they were read are not memoised (git's "racily clean" rule).
+
+It also knows where each staged snapshot is (digest → staging pack, offset, length; see
+:mod:`cairn.cache.staging`), so an unchanged file added again needs neither its bytes nor a
+new snapshot: :meth:`ChecksumMemo.lookup_snapshots` answers both in one query.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cairn.snapshots import StagedRange
 from cairn.sqlite import enable_wal
 
 RACY_NS = 100_000_000  # 100 ms: far above any filesystem's timestamp granularity here
@@ -32,6 +37,10 @@ class ChecksumMemo:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS memo (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,"
             " mtime_ns INTEGER, digest TEXT)"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS staged (digest TEXT PRIMARY KEY, pack TEXT,"
+            " offset INTEGER, length INTEGER)"
         )
 
     def lookup(self, stats: Mapping[str, os.stat_result]) -> dict[str, str]:
@@ -52,6 +61,37 @@ class ChecksumMemo:
                         out[path] = digest
         return out
 
+    def lookup_snapshots(
+        self, stats: Mapping[str, os.stat_result]
+    ) -> dict[str, tuple[str, StagedRange | None]]:
+        """For each path whose digest is still valid: (hex digest, where a staged snapshot of
+        those bytes was put, if one was). The snapshot's pack may have been removed since: the
+        caller checks."""
+        out: dict[str, tuple[str, StagedRange | None]] = {}
+        paths = list(stats)
+        with self._lock:
+            for i in range(0, len(paths), _CHUNK):
+                chunk = paths[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT m.path, m.ino, m.size, m.mtime_ns, m.digest, s.pack, s.offset,"
+                    " s.length FROM memo m LEFT JOIN staged s ON s.digest = m.digest"
+                    f" WHERE m.path IN ({marks})",
+                    chunk,
+                ).fetchall()
+                for path, ino, size, mtime_ns, digest, pack, offset, length in rows:
+                    st = stats[path]
+                    if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
+                        staged = StagedRange(pack, offset, length, digest) if pack else None
+                        out[path] = (digest, staged)
+        return out
+
+    def remember_staged(self, ranges: Iterable[StagedRange]) -> None:
+        """Record where staged snapshots are (call only once their bytes are synced)."""
+        rows = [(r.hexdigest, r.pack, r.offset, r.length) for r in ranges]
+        if rows:
+            self._write("INSERT OR REPLACE INTO staged VALUES (?, ?, ?, ?)", rows)
+
     def remember(
         self,
         items: Iterable[tuple[str, os.stat_result, str]],
@@ -64,12 +104,14 @@ class ChecksumMemo:
             if read_started_ns is not None and st.st_mtime_ns > read_started_ns - RACY_NS:
                 continue
             rows.append((path, st.st_ino, st.st_size, st.st_mtime_ns, digest))
-        if not rows:
-            return
+        if rows:
+            self._write("INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?)", rows)
+                self._conn.executemany(sql, rows)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")

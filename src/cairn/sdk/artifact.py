@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from cairn import naming
 from cairn.backend.base import Backend
 from cairn.cache import hash_files
-from cairn.cache.hashing import walk_files
+from cairn.cache.hashing import copy_hashing, walk_files
 from cairn.config import Settings
 from cairn.errors import (
     ArtifactFinalizedError,
@@ -41,7 +41,7 @@ from cairn.errors import (
 )
 from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry, b64_to_hex, normalize_entry_path
-from cairn.manifest.digest import copy_hashing, hex_to_b64
+from cairn.manifest.digest import hex_to_b64
 from cairn.manifest.paths import file_folder_clash
 from cairn.records import (
     COMMITTED,
