@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from cairn.cache.memo import ChecksumMemo, now_ns
 from cairn.cache.objects import READ_ONLY, ObjectCache
@@ -272,7 +272,9 @@ def _pack_holds(r: StagedRange, sizes: dict[str, int]) -> bool:
 
 
 def _unchanged(
-    fresh: Any, stats: dict[str, os.stat_result], after: dict[str, os.stat_result]
+    fresh: Iterable[FileDigest],
+    stats: dict[str, os.stat_result],
+    after: dict[str, os.stat_result],
 ) -> list[tuple[str, os.stat_result, str]]:
     """Memo rows for the files that did not change while they were read. (A file replaced
     meanwhile has another inode, which no later lookup will match.)"""

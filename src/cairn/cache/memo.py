@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from cairn.snapshots import StagedRange
@@ -107,7 +107,7 @@ class ChecksumMemo:
         if rows:
             self._write("INSERT OR REPLACE INTO memo VALUES (?, ?, ?, ?, ?)", rows)
 
-    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+    def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
