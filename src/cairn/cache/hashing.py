@@ -251,10 +251,8 @@ def _read_small(path: str) -> tuple[bytes, os.stat_result]:
     the one open descriptor."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, STAGE_BELOW)
-        while len(data) < STAGE_BELOW and (more := os.read(fd, STAGE_BELOW - len(data))):
-            data += more
-        return data, os.fstat(fd)
+        # One call: a regular file reads short only at its end.
+        return os.read(fd, STAGE_BELOW), os.fstat(fd)
     finally:
         os.close(fd)
 
