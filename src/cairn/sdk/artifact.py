@@ -1,9 +1,15 @@
 """The Artifact: a draft you add files to, and, once logged, an immutable version.
 
-A draft keeps its manifest in memory. ``add_file``/``add_dir`` hash each file once (memoised)
-and, under the default ``policy="mutable"``, snapshot its bytes into the object cache on the
-same read, so later edits to the original cannot corrupt the upload. Logging runs the commit
-protocol through the run's backend; the artifact then describes the committed version.
+A draft keeps its manifest in memory. This module holds its state and attributes; what it does
+is in modules named for it, whose functions are bound here as its methods:
+
+- :mod:`cairn.sdk.artifact_adding`: ``add_file``, ``add_dir``, ``add_reference``, ``add``,
+  ``new_file``, ``remove`` (each file hashed once and, under ``policy="mutable"``, snapshotted
+  on that same read);
+- :mod:`cairn.sdk.artifact_saving`: logging (the commit protocol through the run's backend),
+  ``save``, ``delete``, ``link``, lineage and history;
+- :mod:`cairn.sdk.artifact_download`: ``get_entry``, ``get``, ``download``, ``checkout``,
+  ``verify``, ``files``.
 """
 
 from __future__ import annotations
@@ -32,9 +38,9 @@ from cairn.records import (
     TTL_NEVER,
     VersionRecord,
 )
-from cairn.sdk import artifact_adding as adding
-from cairn.sdk import artifact_download as download
-from cairn.sdk import artifact_saving as saving
+from cairn.sdk import artifact_adding as _adding
+from cairn.sdk import artifact_download as _reading
+from cairn.sdk import artifact_saving as _saving
 from cairn.sdk import context
 from cairn.sdk.artifact_adding import ARTIFACT_URI_SCHEMES, Policy
 from cairn.sdk.artifact_ttl import ArtifactTTL
@@ -400,52 +406,52 @@ class Artifact:
         self._final = True
 
     # -- adding: cairn.sdk.artifact_adding -----------------------------------------------------
-    _dir_conflict = adding._dir_conflict
-    _staging_dir = adding._staging_dir
-    add = adding.add
-    __setitem__ = adding.setitem
-    remove = adding.remove
-    get_added_local_path_name = adding.get_added_local_path_name
-    _add_entries = adding._add_entries
-    _hash_local = adding._hash_local
-    add_file = adding.add_file
-    add_dir = adding.add_dir
-    new_file = adding.new_file
-    add_reference = adding.add_reference
-    _entry_reference = adding._entry_reference
+    _dir_conflict = _adding._dir_conflict
+    _staging_dir = _adding._staging_dir
+    add = _adding.add
+    __setitem__ = _adding.setitem
+    remove = _adding.remove
+    get_added_local_path_name = _adding.get_added_local_path_name
+    _add_entries = _adding._add_entries
+    _hash_local = _adding._hash_local
+    add_file = _adding.add_file
+    add_dir = _adding.add_dir
+    new_file = _adding.new_file
+    add_reference = _adding.add_reference
+    _entry_reference = _adding._entry_reference
 
     # -- download: cairn.sdk.artifact_download -------------------------------------------------
-    get = download.get
-    __getitem__ = download.getitem
-    get_entry = download.get_entry
-    get_path = download.get_path
-    _default_root = download._default_root
-    checkout = download.checkout
-    verify = download.verify
-    file = download.file
-    files = download.files
-    _download_entries = download._download_entries
-    download = download.download
+    get = _reading.get
+    __getitem__ = _reading.getitem
+    get_entry = _reading.get_entry
+    get_path = _reading.get_path
+    _default_root = _reading._default_root
+    checkout = _reading.checkout
+    verify = _reading.verify
+    file = _reading.file
+    files = _reading.files
+    _download_entries = _reading._download_entries
+    download = _reading.download
 
     # -- saving: cairn.sdk.artifact_saving -----------------------------------------------------
-    _cleanup_staging = saving._cleanup_staging
-    wait = saving.wait
-    save = saving.save
-    delete = saving.delete
-    new_draft = saving.new_draft
-    link = saving.link
-    unlink = saving.unlink
-    linked_artifacts = property(saving.linked_artifacts)
-    source_artifact = property(saving.source_artifact)
-    logged_by = saving.logged_by
-    used_by = saving.used_by
-    lineage = saving.lineage
-    history = saving.history
-    json_encode = saving.json_encode
-    _prepare_log = saving._prepare_log
-    _upload_and_commit = saving._upload_and_commit
-    _log = saving._log
-    _upsert = saving._upsert
+    _cleanup_staging = _saving._cleanup_staging
+    wait = _saving.wait
+    save = _saving.save
+    delete = _saving.delete
+    new_draft = _saving.new_draft
+    link = _saving.link
+    unlink = _saving.unlink
+    linked_artifacts = property(_saving.linked_artifacts)
+    source_artifact = property(_saving.source_artifact)
+    logged_by = _saving.logged_by
+    used_by = _saving.used_by
+    lineage = _saving.lineage
+    history = _saving.history
+    json_encode = _saving.json_encode
+    _prepare_log = _saving._prepare_log
+    _upload_and_commit = _saving._upload_and_commit
+    _log = _saving._log
+    _upsert = _saving._upsert
 
     # -- representation ----------------------------------------------------------------------
     def __repr__(self) -> str:
