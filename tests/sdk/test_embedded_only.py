@@ -46,7 +46,15 @@ def test_memo_avoids_rereading_unchanged_files(
             reads.append(str(file))
         return real_open(file, *args, **kwargs)
 
+    real_os_open = os.open
+
+    def spying_os_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.path.abspath(file) == str(target):  # small files are read with os.open
+            reads.append(str(file))
+        return real_os_open(file, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", spying_open)
+    monkeypatch.setattr(os, "open", spying_os_open)
     first = wandb.Artifact("a", type="dataset")
     first.add_file(str(target), policy=policy)  # type: ignore[arg-type]
     assert reads, "the spy must see the first read, or this test proves nothing"

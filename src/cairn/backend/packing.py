@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 from cairn.backend.base import BlobUpload, Progress
 from cairn.errors import DigestMismatchError, IntegrityError
 from cairn.manifest.packstream import encode_header, read_exactly
+from cairn.snapshots import read_snapshots
 
 T = TypeVar("T")
 
@@ -50,11 +51,10 @@ def pack_body(blobs: Sequence[BlobUpload]) -> tuple[list[bytes], int]:
     Raises:
         DigestMismatchError: a file's size is not the size it was added with.
         OSError: a file cannot be read.
+        BlobNotFoundError: a staged snapshot's pack is gone (see :mod:`cairn.snapshots`).
     """
     chunks = [encode_header((b.digest, b.size) for b in blobs)]
-    for b in blobs:
-        with open(b.path, "rb") as f:
-            data = f.read(b.size + 1)
+    for b, data in zip(blobs, read_snapshots((b.path, b.size) for b in blobs), strict=True):
         if len(data) != b.size:
             raise DigestMismatchError(
                 f"{b.path} is {len(data)}{'+' if len(data) > b.size else ''} bytes now, "

@@ -4,8 +4,10 @@ The cache folder (``CAIRN_CACHE_DIR``) holds::
 
     objects/md5/ab/cdef…   read-only blobs, named by hex MD5 (same layout as every store)
     tmp/                   process-unique temporary files, renamed into objects/ once verified
-    staging/               copies made for ``policy="mutable", skip_cache=True``, removed after log
-    memo.db                (path, inode, size, mtime_ns) → digest: unchanged files are not re-read
+    staging/packs/         small files' mutable snapshots, appended many to a pack (cache.staging)
+    staging/draft-*/       copies made for ``policy="mutable", skip_cache=True``, removed after log
+    memo.db                (path, inode, size, mtime_ns) → digest, and digest → staged snapshot:
+                           unchanged files are not re-read
 """
 
 from cairn.cache.hashing import FileDigest, hash_files

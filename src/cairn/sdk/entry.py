@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cairn.errors import ArtifactNotLoggedError, ValidationError
 from cairn.manifest import ManifestEntry
+from cairn.snapshots import is_staged
 
 if TYPE_CHECKING:
     from cairn.sdk.artifact import Artifact
@@ -47,7 +48,11 @@ class ArtifactManifestEntry:
 
     @property
     def local_path(self) -> str | None:
-        return self._entry.local_path
+        """The file a draft entry's bytes will be uploaded from; None when there is none (a
+        logged entry, or a small file's snapshot, which lives inside a staging pack: see
+        :mod:`cairn.cache.staging`)."""
+        path = self._entry.local_path
+        return None if path is None or is_staged(path) else path
 
     @property
     def manifest_entry(self) -> ManifestEntry:

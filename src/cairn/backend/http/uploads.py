@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -16,13 +15,14 @@ from cairn.backend.base import BlobUpload, Progress
 from cairn.backend.http.sending import CHUNK, Sender, run_all
 from cairn.errors import BlobNotFoundError, DigestMismatchError, NotFoundError, StorageError
 from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
+from cairn.snapshots import open_snapshot, snapshot_size
 from cairn.wire import PackLimits
 
 PACKS_IN_FLIGHT = 4
 
 
 def _file_range(path: str, offset: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as f:
+    with open_snapshot(path) as f:
         f.seek(offset)
         left = length
         while left > 0:
@@ -99,8 +99,8 @@ def upload_blobs(
         return
 
     def put(b: BlobUpload) -> None:
-        with open(b.path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        with open_snapshot(b.path) as f:
+            size = f.size
             self._send(
                 "PUT",
                 f"/blobs/{b.digest}",
@@ -162,8 +162,8 @@ def _upload_direct(self: Sender, blobs: Sequence[BlobUpload], progress: Progress
     def put(p: dict[str, Any]) -> None:
         b = by_digest[p["digest"]]
         req = p["put"]
-        with open(b.path, "rb") as f:
-            _check_size(b, os.fstat(f.fileno()).st_size)
+        with open_snapshot(b.path) as f:
+            _check_size(b, f.size)
             self._send(
                 req["method"],
                 req["url"],
@@ -212,7 +212,7 @@ def _upload_multipart(
 ) -> None:
     """Send the parts the store lacks (an interrupted upload resumes), then complete."""
     upload_id, part_size = str(upload["upload_id"]), int(upload["part_size"])
-    size = os.path.getsize(b.path)
+    size = snapshot_size(b.path)
     _check_size(b, size)
     count = max(1, -(-size // part_size))
     done = {int(d["number"]): int(d["size"]) for d in upload.get("done", [])}

@@ -45,6 +45,7 @@ from cairn.core.packs import SpooledPack
 from cairn.errors import DigestMismatchError
 from cairn.faults import fault_point
 from cairn.manifest import packstream
+from cairn.snapshots import is_staged, open_snapshot
 
 if TYPE_CHECKING:
     from cairn.core.storage import Storage
@@ -154,7 +155,11 @@ def local_files(
         files = [f for f in files if f.size >= policy.threshold]
 
     def put(f: LocalFile) -> tuple[str, int]:
-        size = storage.blobs.put_file(f.digest, f.path, trusted=f.trusted)
+        if is_staged(f.path):  # a range of a client staging pack, not a file: stream it
+            with open_snapshot(f.path) as src:
+                size = storage.blobs.put_stream(f.digest, src, f.size)
+        else:
+            size = storage.blobs.put_file(f.digest, f.path, trusted=f.trusted)
         if progress is not None:
             progress(size)
         return f.digest, size
@@ -192,7 +197,7 @@ def _local_pack(storage: Storage, group: Sequence[LocalFile]) -> None:
         for f in unique:
             if f.digest in stored:
                 continue
-            with open(f.path, "rb") as src:
+            with open_snapshot(f.path) as src:
                 data = src.read(f.size + 1)
             if len(data) != f.size or (not f.trusted and hashlib.md5(data).hexdigest() != f.digest):
                 changed.append(f)
