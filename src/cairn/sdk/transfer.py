@@ -31,6 +31,7 @@ from cairn.manifest import Manifest, ManifestEntry
 from cairn.manifest.digest import stored_blob
 from cairn.references import handler_for
 from cairn.sdk.progress import progress_bar
+from cairn.snapshots import is_staged
 
 UPLOAD_ROUND = 20_000
 
@@ -61,7 +62,12 @@ def upload_missing(
                 f"entry {e.path!r}: the store lacks its bytes (blob {h}) and this artifact has "
                 "no local copy to upload"
             )
-        trusted = e.local_path in staged or e.local_path == cache.object_path(h)
+        # A staging-pack record was hashed as it was written at add time (cairn.snapshots).
+        trusted = (
+            e.local_path in staged
+            or is_staged(e.local_path)
+            or e.local_path == cache.object_path(h)
+        )
         uploads.append(BlobUpload(digest=h, path=e.local_path, size=e.size or 0, trusted=trusted))
     if not uploads:
         return 0
