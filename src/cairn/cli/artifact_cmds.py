@@ -154,8 +154,11 @@ def verify(
     try:
         art.verify(root=str(root) if root is not None else None)
     except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        fail(f"{root or 'the download'} does not match {art.qualified_name}")
+        # The problems are the command's answer (stdout); the verdict is the error line.
+        head, *problems = str(exc).splitlines()
+        for line in problems:
+            typer.echo(line.strip())
+        fail(head.replace("the artifact", art.qualified_name))
     typer.echo(f"ok: {art.file_count} file(s) match {art.qualified_name}")
 
 
