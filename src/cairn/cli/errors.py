@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -31,7 +30,7 @@ class CairnGroup(TyperGroup):
     """The top-level group: every sub-command runs inside :meth:`invoke`, so this is the one
     place their errors are turned into a line."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (CairnError, OSError) as exc:

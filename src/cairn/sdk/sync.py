@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cairn.errors import CollectionNotFoundError
+from cairn.errors import NotFoundError
 from cairn.sdk.api import Api
 from cairn.sdk.artifact import Artifact
 from cairn.sdk.projects import list_projects
@@ -89,7 +89,7 @@ def sync(
             theirs = {
                 c.name: c for c in remote.artifact_collections(f"{target_entity}/{proj.name}")
             }
-        except CollectionNotFoundError:
+        except NotFoundError:
             theirs = {}
         for coll in local.artifact_collections(f"{proj.entity}/{proj.name}"):
             if not coll.is_sequence:
