@@ -107,9 +107,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_config(
-    path: Path, values: Mapping[str, Any], *, remove: tuple[str, ...] = ()
-) -> None:
+def write_config(path: Path, values: Mapping[str, Any], *, remove: tuple[str, ...] = ()) -> None:
     """Set (and ``remove``) top-level keys of the TOML config file, keeping every other key,
     table and comment as it was. The file holds an API key, so it is private to its owner; it
     is replaced whole (a process-unique temporary name, then a rename), never half-written.

@@ -25,7 +25,9 @@ def _key(out: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def test_admin_flows_over_http(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_flows_over_http(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = server_for("server-sqlite", request)
     tag = uuid.uuid4().hex[:8]
     alice, bob, team = f"alice-{tag}", f"bob-{tag}", f"vision-{tag}"

@@ -19,8 +19,18 @@ def _folder(root: Path) -> Path:
 def test_put_ls_info_get_verify(cairn_env: CairnEnv, project: str) -> None:
     data = _folder(cairn_env.work / "bikes")
     out = cli(
-        "put", str(data), "--project", project, "--alias", "best", "--tag", "raw",
-        "--metadata", '{"rows": 2}', "--description", "two rows",
+        "put",
+        str(data),
+        "--project",
+        project,
+        "--alias",
+        "best",
+        "--tag",
+        "raw",
+        "--metadata",
+        '{"rows": 2}',
+        "--description",
+        "two rows",
     )
     assert f"{project}/bikes:v0 logged (3 files" in out
     # The name is the folder's basename; the same content again makes no new version.
@@ -31,7 +41,8 @@ def test_put_ls_info_get_verify(cairn_env: CairnEnv, project: str) -> None:
     entity = cairn.Api().default_entity
     projects = cli_json("ls")
     assert {"project": f"{entity}/{project}", "collections": 1} == {
-        k: v for k, v in next(p for p in projects if p["project"].endswith(project)).items()
+        k: v
+        for k, v in next(p for p in projects if p["project"].endswith(project)).items()
         if k in ("project", "collections")
     }
     (coll,) = cli_json("ls", project)
@@ -46,14 +57,24 @@ def test_put_ls_info_get_verify(cairn_env: CairnEnv, project: str) -> None:
     assert table.splitlines()[0].split()[:4] == ["VERSION", "ALIASES", "TAGS", "FILES"]
     files = cli_json("ls", f"{project}/bikes:best")
     assert [(f["path"], f["size"]) for f in files] == [
-        ("README.md", 6), ("train/a.csv", 8), ("train/b.csv", 8)
+        ("README.md", 6),
+        ("train/a.csv", 8),
+        ("train/b.csv", 8),
     ]
     info = cli_json("info", f"{project}/bikes:v0")
     assert info["metadata"] == {"rows": 2} and info["description"] == "two rows"
 
     root = cairn_env.work / "out"
-    out = cli("get", f"{project}/bikes:v0", "--root", str(root), "--include", "train/*",
-              "--exclude", "*b.csv")
+    out = cli(
+        "get",
+        f"{project}/bikes:v0",
+        "--root",
+        str(root),
+        "--include",
+        "train/*",
+        "--exclude",
+        "*b.csv",
+    )
     assert out.startswith("1 file(s)")
     assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["a.csv"]
     fails("verify", f"{project}/bikes:v0", "--root", str(root))  # two files missing
@@ -84,7 +105,8 @@ def test_labels_diff_link_lineage_rm(cairn_env: CairnEnv, project: str) -> None:
     d = cli_json("diff", f"{path}:v0", f"{path}:v1")
     assert (d["added"], d["removed"], d["changed"], d["unchanged"]) == (1, 1, 0, 2)
     assert {(e["path"], e["status"]) for e in d["entries"]} == {
-        ("train/c.csv", "added"), ("README.md", "removed")
+        ("train/c.csv", "added"),
+        ("README.md", "removed"),
     }
     assert "1 added, 1 removed, 0 changed, 2 unchanged" in cli("diff", f"{path}:v0", f"{path}:v1")
 
@@ -92,6 +114,9 @@ def test_labels_diff_link_lineage_rm(cairn_env: CairnEnv, project: str) -> None:
     assert f"{project}/best-bikes:v0" in out
     linked = cairn.Api().artifact(f"{project}/best-bikes:staging")
     assert linked.digest == cairn.Api().artifact(f"{path}:v1").digest
+
+    kinds = {c["name"]: c["kind"] for c in cli_json("ls", project)}
+    assert kinds == {"bikes": "sequence", "best-bikes": "portfolio"}
 
     graph = cli_json("lineage", f"{path}:v1")
     kinds = {n["kind"] for n in graph["nodes"]}

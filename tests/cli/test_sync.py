@@ -31,7 +31,10 @@ def test_sync_pushes_offline_versions_once(cairn_env: CairnEnv, project: str) ->
     server = cairn.Api()
     v0, v1 = (server.artifact(f"{project}/rows:{v}") for v in ("v0", "v1"))
     assert (v0.description, v0.metadata, v0.aliases, v0.tags) == (
-        "one", {"n": 3}, ["first"], ["offline"]
+        "one",
+        {"n": 3},
+        ["first"],
+        ["offline"],
     )
     assert sorted(v1.aliases) == ["best", "latest"]
     assert (cairn_env.work / "data" / "rows.txt").read_text() == "two"

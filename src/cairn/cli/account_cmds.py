@@ -16,7 +16,7 @@ from cairn.cli.errors import fail
 from cairn.cli.output import JsonOption, col, emit, human_time
 
 if TYPE_CHECKING:
-    from cairn.core.accounts import Accounts
+    from cairn.server.admin import Accounts
     from cairn.sdk.accounts import ServerAccounts
 
 user_app = typer.Typer(help="Manage a server's users (server admins).", no_args_is_help=True)

@@ -30,7 +30,7 @@ class CairnGroup(TyperGroup):
     """The top-level group: every sub-command runs inside :meth:`invoke`, so this is the one
     place their errors are turned into a line."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (CairnError, OSError) as exc:

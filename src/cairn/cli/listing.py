@@ -66,7 +66,7 @@ def _collections(collections: list[ArtifactCollection], as_json: bool) -> None:
         {
             "name": c.name,
             "type": c.type,
-            "kind": "sequence" if c.is_sequence else "portfolio",
+            "kind": "sequence" if c.is_sequence() else "portfolio",
             "versions": len(c),
             "aliases": c.aliases,
             "tags": c.tags,

@@ -92,7 +92,7 @@ def sync(
         except NotFoundError:
             theirs = {}
         for coll in local.artifact_collections(f"{proj.entity}/{proj.name}"):
-            if not coll.is_sequence:
+            if not coll.is_sequence():
                 continue
             present: dict[str, Artifact] = {}
             if coll.name in theirs:
