@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -58,7 +59,8 @@ def col(key: str, header: str | None = None, fmt: Callable[[Any], str] = _listed
 
 def console() -> Console:
     # Off a terminal (a pipe, a CI log) rows must not be cut to 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+    # Names are data, never markup: a path like "runs/[2024]" prints as it is.
+    return Console(width=None if sys.stdout.isatty() else 200, highlight=False, markup=False)
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], as_json: bool) -> None:
@@ -70,7 +72,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[Column], as_json: boo
     for _, header, _ in columns:
         table.add_column(header, overflow="fold")
     for r in rows:
-        table.add_row(*(fmt(r.get(key)) for key, _, fmt in columns))
+        table.add_row(*(Text(fmt(r.get(key))) for key, _, fmt in columns))
     console().print(table)
 
 
