@@ -145,6 +145,10 @@ def test_errors_are_one_line(cairn_env: CairnEnv, project: str) -> None:
     assert "no such file or folder" in fails("put", str(cairn_env.work / "missing"))
     assert "--name" in fails("put", str(write(cairn_env.work / "bad name!", "x")))
     assert fails("get", f"{project}/nothing:v0", "--root", str(cairn_env.work))
+    # An OS error is a line too: a download root that is a file.
+    data = write(cairn_env.work / "one.txt", "1")
+    cli("put", str(data), "--project", project)
+    assert fails("get", f"{project}/one.txt:v0", "--root", str(data))
     # --debug: the error itself, with its traceback.
     result = invoke("--debug", "info", f"{project}/nothing:v0")
     assert result.exit_code == 1 and isinstance(result.exception, LookupError)
