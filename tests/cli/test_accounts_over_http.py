@@ -25,10 +25,11 @@ def _key(out: str) -> str:
     return out.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize("kind", ["server-sqlite", "server-postgres-s3"])
 def test_admin_flows_over_http(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server = server_for("server-sqlite", request)
+    server = server_for(kind, request)
     tag = uuid.uuid4().hex[:8]
     alice, bob, team = f"alice-{tag}", f"bob-{tag}", f"vision-{tag}"
 
