@@ -16,8 +16,8 @@ from cairn.cli.errors import fail
 from cairn.cli.output import JsonOption, col, emit, human_time
 
 if TYPE_CHECKING:
-    from cairn.server.admin import Accounts
     from cairn.sdk.accounts import ServerAccounts
+    from cairn.server.admin import Accounts
 
 user_app = typer.Typer(help="Manage a server's users (server admins).", no_args_is_help=True)
 team_app = typer.Typer(help="Manage teams and their members.", no_args_is_help=True)
