@@ -76,6 +76,12 @@ def test_admin_flows_over_http(
     _as(monkeypatch, server.url, server.admin_key)
     assert {k["user"] for k in cli_json("key", "list")} >= {alice, bob, "admin"}
     cli("key", "revoke", str(laptop["id"]))
+    assert f"for {alice!r}" in cli("key", "create", alice, "--label", "by-admin")
+    assert {k["label"] for k in cli_json("key", "list", alice)} == {
+        "first key",
+        "laptop",
+        "by-admin",
+    }
     _as(monkeypatch, server.url, extra)
     assert "revoked" in fails("whoami")
     _as(monkeypatch, server.url, server.admin_key)
@@ -83,6 +89,10 @@ def test_admin_flows_over_http(
     cli("user", "disable", bob)
     _as(monkeypatch, server.url, bob_key)
     assert "disabled" in fails("whoami")
+    _as(monkeypatch, server.url, server.admin_key)
+    cli("user", "disable", bob, "--enable")
+    _as(monkeypatch, server.url, bob_key)
+    assert cli_json("whoami")["user"] == bob
 
 
 def test_admin_commands_need_a_server_or_db() -> None:
