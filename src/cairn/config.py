@@ -107,6 +107,34 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def write_config(path: Path, values: Mapping[str, Any], *, remove: tuple[str, ...] = ()) -> None:
+    """Set (and ``remove``) top-level keys of the TOML config file, keeping every other key,
+    table and comment as it was. The file holds an API key, so it is private to its owner; it
+    is replaced whole (a process-unique temporary name, then a rename), never half-written.
+
+    Raises:
+        ValidationError: the file exists and is not valid TOML.
+    """
+    import tomlkit
+
+    try:
+        doc = tomlkit.parse(path.read_text())
+    except FileNotFoundError:
+        doc = tomlkit.document()
+    except tomlkit.exceptions.ParseError as exc:
+        raise ValidationError(f"config file {path} is not valid TOML: {exc}") from None
+    for key in remove:
+        doc.pop(key, None)
+    for key, value in values.items():
+        doc[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(tomlkit.dumps(doc))
+    os.replace(tmp, path)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the SDK and the embedded store need to know about their surroundings."""
@@ -159,6 +187,9 @@ class Settings:
         if link_mode not in ("hardlink", "copy"):
             raise ValidationError(f"CAIRN_LINK_MODE={link_mode!r}: use 'hardlink' or 'copy'")
         base_url = pick("base_url", "CAIRN_BASE_URL")
+        if overrides.get("base_url") is None and env.get("CAIRN_BASE_URL") == "":
+            # Set but empty: the embedded store, whatever `cairn login` saved.
+            base_url = None
         out = cls(
             data_dir=data_dir.expanduser(),
             cache_dir=cache_dir.expanduser(),

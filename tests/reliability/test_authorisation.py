@@ -49,6 +49,7 @@ ENTITY_READ = "entity-read"  # any role in the project's entity
 ENTITY_ADMIN = "entity-admin"  # the entity's admin
 BLOB_READ = "blob-read"  # read a blob that only a version of the project holds
 FILTERED = "filtered"  # signed in; the answer names the project's thing only to its readers
+TEAM_ADMIN = "team-admin"  # an admin of the team "vision" (whatever the cell's project)
 
 # Routes the framework serves for documentation, outside the API.
 DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
@@ -120,6 +121,16 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/blobs/{digest}"): BLOB_READ,
     ("POST", "/api/v1/blobs/packs"): SIGNED_IN,
     ("POST", "/api/v1/blobs/read"): BLOB_READ,
+    ("GET", "/api/v1/projects"): FILTERED,
+    ("GET", "/api/v1/admin/users"): SERVER_ADMIN,
+    ("POST", "/api/v1/admin/users"): SERVER_ADMIN,
+    ("PATCH", "/api/v1/admin/users/{user}"): SERVER_ADMIN,
+    ("POST", "/api/v1/admin/teams"): SERVER_ADMIN,
+    ("POST", "/api/v1/teams/{team}/members"): TEAM_ADMIN,
+    ("DELETE", "/api/v1/teams/{team}/members/{user}"): TEAM_ADMIN,
+    ("GET", "/api/v1/keys"): SIGNED_IN,  # the caller's own keys
+    ("POST", "/api/v1/keys"): SIGNED_IN,  # a key of the caller's own
+    ("DELETE", "/api/v1/keys/{key_id}"): SIGNED_IN,  # another's key, or none: 404 alike
 }
 
 CALLERS = [
@@ -309,6 +320,8 @@ def role(caller: str, entity: str) -> str | None:
 def expected(route: tuple[str, str], caller: str, entity: str) -> int | str:
     """ "ok" (any 2xx) or the one status this cell must answer."""
     need = ROUTES[route]
+    if need == TEAM_ADMIN:
+        need, entity = ENTITY_ADMIN, "vision"
     if need == PUBLIC:
         return "ok"
     if caller in NOT_SIGNED_IN:
@@ -346,6 +359,10 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         "other_id": h.version.id,
         "digest": h.big,
         "link_id": str(1_000_000_000 + secrets.randbelow(1_000_000)),  # none so far
+        # Account routes change nothing here: "outs" is enabled and in no team.
+        "team": "vision",
+        "user": "outs",
+        "key_id": str(1_000_000_000 + secrets.randbelow(1_000_000)),  # none so far
     }
     body: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
@@ -407,6 +424,11 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", "/api/v1/blobs/downloads"): {"digests": [h.big]},
         ("POST", "/api/v1/blobs/missing"): {"digests": [_random_md5()]},
         ("POST", "/api/v1/blobs/read"): {"digests": [h.small]},
+        ("POST", "/api/v1/admin/users"): {"name": f"u-{uuid.uuid4().hex[:10]}"},
+        ("PATCH", "/api/v1/admin/users/{user}"): {"disabled": False},
+        ("POST", "/api/v1/admin/teams"): {"name": f"t-{uuid.uuid4().hex[:10]}"},
+        ("POST", "/api/v1/teams/{team}/members"): {"user": "vwr", "role": "viewer"},
+        ("POST", "/api/v1/keys"): {"label": "made by the matrix"},
     }
     body = bodies.get((method, template), {})
     if (method, template) == ("PUT", "/api/v1/blobs/{digest}"):
@@ -415,7 +437,7 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         kwargs["content"] = data
     elif (method, template) == ("POST", "/api/v1/blobs/packs"):
         kwargs["content"] = b""  # an empty stream: refused as such, after authentication
-    elif (method, template) == ("GET", "/api/v1/registries"):
+    elif (method, template) in (("GET", "/api/v1/registries"), ("GET", "/api/v1/projects")):
         kwargs["params"] = {"entity": h.entity}
     elif method not in ("GET", "DELETE"):
         kwargs["json"] = body
@@ -430,6 +452,7 @@ DRAFT_ROUTES |= {("POST", f"{V}/abort")}
 SHOWN = {
     ("POST", "/api/v1/blobs/downloads"): lambda h: h.big,
     ("GET", "/api/v1/registries"): lambda h: h.registry_project,
+    ("GET", "/api/v1/projects"): lambda h: f'"name":"{h.project}"',
 }
 
 

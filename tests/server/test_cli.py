@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -32,8 +33,8 @@ def test_admin_commands_on_the_database(tmp_path: Path) -> None:
     cli("user", "create", "ana", "--db", db)
     cli("team", "create", "vision", "--db", db)
     cli("team", "add-member", "vision", "ana", "--role", "viewer", "--db", db)
-    listing = cli("user", "list", "--db", db)
-    assert "ml-admin  admin" in listing and "vision:viewer" in listing
+    listing = {u["name"]: u for u in json.loads(cli("user", "list", "--db", db, "--json"))}
+    assert listing["ml-admin"]["admin"] is True and listing["ana"]["teams"] == {"vision": "viewer"}
     made = cli("key", "create", "ana", "--label", "ci", "--db", db)
     assert "cairn_" in made
     keys = cli("key", "list", "--db", db)
@@ -41,7 +42,7 @@ def test_admin_commands_on_the_database(tmp_path: Path) -> None:
     cli("key", "revoke", made.strip().splitlines()[-1], "--db", db)
     assert cli("key", "list", "--db", db).count("revoked") == 1
     cli("user", "disable", "ana", "--db", db)
-    assert "disabled" in cli("user", "list", "--db", db)
+    assert json.loads(cli("user", "list", "--db", db, "--json"))[0]["disabled"] is True
     bad = runner.invoke(app, ["user", "create", "ana", "--db", db])
     assert bad.exit_code == 1 and "already exists" in bad.output
     bad = runner.invoke(app, ["team", "add-member", "vision", "ana", "--role", "owner", "--db", db])

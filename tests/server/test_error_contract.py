@@ -30,6 +30,9 @@ PARAMS = {
     "other_id": "v-other",
     "digest": "0" * 32,
     "link_id": "1",
+    "team": "vision",
+    "user": "bob",
+    "key_id": "1",
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -57,6 +57,15 @@ class UserRecord:
     created_at: datetime
     teams: tuple[tuple[str, str], ...] = ()  # (team, role)
 
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "admin": self.is_admin,
+            "disabled": self.disabled,
+            "created_at": self.created_at.isoformat(),
+            "teams": dict(self.teams),
+        }
+
 
 @dataclass(frozen=True)
 class KeyRecord:
@@ -66,6 +75,16 @@ class KeyRecord:
     label: str | None
     created_at: datetime
     revoked: bool
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "user": self.user,
+            "prefix": self.prefix,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "revoked": self.revoked,
+        }
 
 
 def _check_role(role: str) -> str:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from cairn.server.errors import responses
 from cairn.server.routes import (
+    admin,
     blobs,
     collections,
     diff,
@@ -43,6 +44,7 @@ MORE = {
     lineage: (),
     history: (),
     diff: (),
+    admin: (409,),
 }
 
 
