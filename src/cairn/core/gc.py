@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from cairn import events
 from cairn.core import packs
 from cairn.core.blobs.base import BlobStore
 from cairn.core.db import models as m
@@ -95,6 +96,8 @@ class Reclaimer:
         self._delete(cutoff, report)
         self._repack(repack_below, now, report)
         self._drop_packs(cutoff, now - orphans_older_than, report)
+        events.emit(events.GC_RUNS)
+        events.emit(events.GC_BLOBS_DELETED, report["blobs_deleted"])
         return StorageReport(**report)
 
     # -- 1. condemn ----------------------------------------------------------------------------
