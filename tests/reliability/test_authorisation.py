@@ -60,6 +60,7 @@ P = "/api/v1/projects/{entity}/{project}"
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/v1/server"): PUBLIC,
     ("GET", "/api/v1/viewer"): SIGNED_IN,
     ("POST", "/api/v1/gc/storage"): SERVER_ADMIN,

@@ -19,7 +19,12 @@ from cairn.errors import NotFoundError, PayloadTooLargeError, ServerError, make_
 from cairn.server.limits import BodyLimit
 from tests.server.conftest import Server, error_of
 
-PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/api/v1/server")}
+PUBLIC = {
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/server"),
+}
 PARAMS = {
     "entity": "alice",
     "project": "nope",

@@ -29,7 +29,7 @@ from tests.server.conftest import Server, log_version, make_server  # noqa: E402
 
 # Bounded: ~40 operations x 3 strategies x this many examples, well under a minute in all.
 EXAMPLES = {"sqlite": 8, "postgres": 4, "postgres-s3": 4}
-PUBLIC = {"/healthz", "/readyz", "/api/v1/server"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/api/v1/server"}
 
 # The pack stream is bytes; send what schemathesis generates for it as such.
 schemathesis.serializer.alias("application/x-cairn-pack", "application/octet-stream")

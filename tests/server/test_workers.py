@@ -56,5 +56,15 @@ def test_two_workers_serve_one_port(tmp_path: Path) -> None:
         for _ in range(20):
             viewer = httpx.get(f"{url}/api/v1/viewer", headers={"Authorization": f"Bearer {key}"})
             assert viewer.status_code == 200 and viewer.json()["admin"] is True
+        # /metrics adds up every worker's counts (prometheus-client's multiprocess mode).
+        text = httpx.get(f"{url}/metrics").text
+        served = [
+            line
+            for line in text.splitlines()
+            if line.startswith(
+                'cairn_http_requests_total{method="GET",route="/api/v1/viewer",status="200"}'
+            )
+        ]
+        assert len(served) == 1 and float(served[0].split()[-1]) >= 20, served
     finally:
         stop_group(proc)

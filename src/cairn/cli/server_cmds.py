@@ -27,8 +27,8 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="CAIRN_SERVER_DB",
-        help="Database URL: sqlite:///path or postgresql+psycopg://host/db "
-        "(default: sqlite under CAIRN_DIR).",
+        help="Database URL: sqlite:///path, or postgresql://user@host/db (also postgres:// "
+        "and postgresql+psycopg://) [default: cairn.db in the server folder, CAIRN_SERVER_DIR].",
     ),
 ]
 
@@ -38,15 +38,18 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _data_dir() -> Path:
-    from cairn.config import Settings
+SERVER_DIR_ENV = "CAIRN_SERVER_DIR"
 
-    return Settings.resolve().data_dir
+
+def _data_dir() -> Path:
+    # The server's own folder, never the embedded store's (CAIRN_DIR): serving that would
+    # publish a user's personal projects to the team.
+    import platformdirs
+
+    return Path(os.environ.get(SERVER_DIR_ENV) or platformdirs.user_data_dir("cairn-server"))
 
 
 def _db_url(db: str | None) -> str:
-    # The same files as the embedded store, so `cairn server` can serve what was logged
-    # locally.
     return db or f"sqlite:///{_data_dir() / 'cairn.db'}"
 
 
@@ -91,14 +94,20 @@ def _serve(
     auth_cache_seconds: float = 1.0,
     read_timeout: float = 60.0,
     max_body_bytes: int = 256 << 20,
+    log_format: str = "text",
 ) -> None:
     try:
         import uvicorn
 
         from cairn.server import ServerConfig, create_app
         from cairn.server.app import SchemaError, open_state
+        from cairn.server.logs import FORMATS, uvicorn_log_config
+        from cairn.server.metrics import MULTIPROC_ENV
     except ImportError as exc:
         raise _fail(f"the server needs {exc.name}: pip install 'cairn[server]'") from None
+    if log_format not in FORMATS:
+        raise _fail(f"--log-format is one of {', '.join(FORMATS)}, not {log_format!r}")
+    log_config = uvicorn_log_config(log_format, log_level)  # type: ignore[arg-type]
     if insecure_local and not _is_loopback(host):
         raise _fail("--insecure-local serves without API keys and only binds a loopback host")
     options: dict[str, Any] = {}
@@ -133,13 +142,32 @@ def _serve(
             typer.echo(f"created admin user {admin_name!r} with the key in ${ADMIN_KEY_ENV}")
     typer.echo(f"serving {config.db_url} and {config.store_uri} on http://{host}:{port}")
     if workers == 1:
-        uvicorn.run(create_app(config, state), host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            create_app(config, state),
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=log_config,
+        )
         return
     from cairn.server.workers import FACTORY, export_config
 
     state.db.dispose()  # each worker opens its own pool
     export_config(config)
-    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port, log_level=log_level)
+    if not os.environ.get(MULTIPROC_ENV):
+        # Each worker counts in files here, and /metrics adds them up (server/metrics.py).
+        import tempfile
+
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="cairn-metrics-")
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config,
+    )
 
 
 def _local_user() -> str:
@@ -154,7 +182,8 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         envvar="CAIRN_SERVER_STORE",
-        help="Blob store: file:///path or s3://bucket/prefix (default: a folder under CAIRN_DIR).",
+        help="Blob store: file:///path or s3://bucket/prefix [default: blobs/ in the server "
+        "folder, CAIRN_SERVER_DIR].",
     ),
 ]
 S3Option = Annotated[
@@ -172,7 +201,17 @@ InsecureOption = Annotated[
 AdminOption = Annotated[
     str, typer.Option("--admin-name", help="Name of the admin created on first start.")
 ]
-LogOption = Annotated[str, typer.Option(help="uvicorn log level.")]
+LogOption = Annotated[
+    str, typer.Option(help="Log level: critical, error, warning, info, debug or trace.")
+]
+LogFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        envvar="CAIRN_LOG_FORMAT",
+        help="text, or json: one object per line with the request id (for a log collector).",
+    ),
+]
 ThresholdOption = Annotated[
     int,
     typer.Option(
@@ -206,7 +245,8 @@ PacksOption = Annotated[
     bool | None,
     typer.Option(
         "--packs/--no-packs",
-        help="Store blobs under 1 MiB many to an object (default: on for S3, off for a folder).",
+        help="Store blobs under --pack-threshold bytes many to an object [default: on for S3, "
+        "off for a folder].",
     ),
 ]
 ReadTimeoutOption = Annotated[
@@ -246,6 +286,7 @@ def server(
     auth_cache_seconds: AuthCacheOption = 1.0,
     read_timeout: ReadTimeoutOption = 60.0,
     max_body_bytes: MaxBodyOption = 256 << 20,
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
@@ -268,6 +309,7 @@ def run(
     auth_cache_seconds: AuthCacheOption = 1.0,
     read_timeout: ReadTimeoutOption = 60.0,
     max_body_bytes: MaxBodyOption = 256 << 20,
+    log_format: LogFormatOption = "text",
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
     _serve(
@@ -285,6 +327,7 @@ def run(
         auth_cache_seconds,
         read_timeout,
         max_body_bytes,
+        log_format,
     )
 
 

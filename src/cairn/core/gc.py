@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from cairn import layout
+from cairn import events, layout
 from cairn.core import packs
 from cairn.core.blobs.base import BlobStore, LocalSpool
 from cairn.core.db import models as m
@@ -102,6 +102,8 @@ class Reclaimer:
         self._repack(repack_below, now, report)
         self._drop_packs(cutoff, now - orphans_older_than, report)
         report["temporaries_deleted"] = sweep_temporaries(self.store, orphans_older_than)
+        events.emit(events.GC_RUNS)
+        events.emit(events.GC_BLOBS_DELETED, report["blobs_deleted"])
         return StorageReport(**report)
 
     # -- 1. condemn ----------------------------------------------------------------------------

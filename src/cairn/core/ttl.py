@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from cairn import events
 from cairn.core import deletion, history
 from cairn.core.access import Principal
 from cairn.core.db import models as m
@@ -165,4 +166,6 @@ def expire(
             for ver in gone:
                 history.version_deleted(s, svc.principal, ver, history.VERSION_EXPIRED)
                 deletion.retire(s, ver)
+    if not dry_run:
+        events.emit(events.VERSIONS_EXPIRED, len(gone))
     return records

@@ -146,6 +146,31 @@ def init(
     ``project`` defaults to ``CAIRN_PROJECT`` (or ``WANDB_PROJECT``) or ``uncategorized``;
     ``entity`` to ``CAIRN_ENTITY`` (or ``WANDB_ENTITY``) or the store's default (your user).
 
+    Args:
+        entity: The user or team that owns the project.
+        project: The project the run and the artifacts it logs belong to.
+        dir: Where the run keeps its local files.
+        id: The run's id, to resume it (default: a new random id).
+        name: A display name (default: the id).
+        notes: Free text about the run.
+        tags: Labels to filter runs by.
+        config: Hyperparameters: a dict, an argparse namespace or anything with ``__dict__``.
+        config_exclude_keys: Keys of ``config`` to leave out.
+        config_include_keys: The only keys of ``config`` to keep.
+        allow_val_change: Accepted for W&B compatibility (config values may always change).
+        group: Groups runs of one experiment.
+        job_type: What the run does (``"train"``, ``"preprocess"``); lineage shows it.
+        mode: ``"online"``, ``"offline"`` (always the embedded store) or ``"disabled"``.
+        reinit: What to do while another run is active: ``"return_previous"`` (the default),
+            ``"finish_previous"`` or ``"create_new"``; ``True`` and ``False`` (deprecated)
+            mean ``"finish_previous"`` and ``"return_previous"``.
+        resume: With ``id``: ``"must"``, ``"never"``, ``"allow"``/``"auto"``/``True``.
+        settings: A :class:`cairn.Settings` or a dict of W&B-style settings.
+        **kwargs: Other ``wandb.init`` keywords, ignored with a warning.
+
+    Returns:
+        The run, also set as ``cairn.run``; use it as a context manager to finish it.
+
     Raises:
         ValidationError: a bad name, mode, ``reinit`` or ``resume`` value; ``resume="must"``
             while another run is active.

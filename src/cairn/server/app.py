@@ -16,10 +16,14 @@ from cairn.core.databases import Database
 from cairn.core.gc import sweep_temporaries
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
+from cairn.errors import StorageError
 from cairn.server import errors, maintenance
 from cairn.server.config import ServerConfig
 from cairn.server.inputs import UrlText
 from cairn.server.limits import BodyLimit
+from cairn.server.logs import AccessLog
+from cairn.server.metrics import Metrics, subscribe_core_events
+from cairn.server.metrics import router as metrics_router
 from cairn.server.request_id import RequestId
 from cairn.server.routes import api_router, health
 from cairn.server.state import ServerState
@@ -47,9 +51,32 @@ def check_schema(db: Database, *, create: bool) -> None:
         )
 
 
+def _open_database(config: ServerConfig) -> Database:
+    """The database, its schema checked; a URL or server that will not do is a StorageError
+    naming it (with any password hidden), not a driver's traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        shown = make_url(config.db_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise StorageError(
+            f"{config.db_url!r} is not a database URL: use sqlite:///path or "
+            "postgresql://user@host/db"
+        ) from None
+    try:
+        db = Database(
+            config.db_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow
+        )
+        check_schema(db, create=config.create_schema)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StorageError(f"cannot open the database {shown}: {reason}") from None
+    return db
+
+
 def open_state(config: ServerConfig) -> ServerState:
-    db = Database(config.db_url, pool_size=config.db_pool_size, max_overflow=config.db_max_overflow)
-    check_schema(db, create=config.create_schema)
+    db = _open_database(config)
     store = open_store(config.store_uri, **config.store_options)
     sweep_temporaries(store)  # what a server killed mid-upload left behind (core/gc.py)
     policy = PackPolicy.for_store(
@@ -104,6 +131,8 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     errors.install(app)
     # Any URL can meet the middleware's 408/413/422, health checks included.
     app.include_router(health.router, responses=errors.responses(408, 413, 422, 500))
+    app.include_router(metrics_router, responses=errors.responses(408, 413, 422, 500))
+    subscribe_core_events()
     app.include_router(api_router())
     app.add_middleware(
         BodyLimit,
@@ -113,5 +142,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
         read_timeout=config.read_timeout,
     )
     app.add_middleware(UrlText)
+    app.add_middleware(Metrics)
+    app.add_middleware(AccessLog)  # inside RequestId, so its record carries the request's id
     app.add_middleware(RequestId)  # the outermost: every answer, even a 413, carries the id
     return app

@@ -89,6 +89,7 @@ async def _cairn_error(request: Request, exc: Exception) -> JSONResponse:
             request.url.path,
             request_id_of(request.scope),
             exc.message,
+            extra={"request_id": request_id_of(request.scope)},
         )
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
@@ -126,6 +127,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request.url.path,
         rid,
         exc_info=exc,
+        # This handler runs outside the middleware that sets the id for log records.
+        extra={"request_id": rid},
     )
     response = error_response(
         500, "server_error", f"internal server error (request {rid})", {"request_id": rid}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,8 @@ HEADER = REQUEST_ID_HEADER
 SCOPE_KEY = "cairn.request_id"
 # What a proxy or client may hand us to reuse: short, printable, nothing a log could misread.
 _SANE = re.compile(r"[A-Za-z0-9._:+=@/-]{1,128}")
+# The id of the request this task serves, for log records (server/logs.py); "-" outside one.
+current: ContextVar[str] = ContextVar("cairn_request_id", default="-")
 
 
 def request_id_of(scope: Scope) -> str:
@@ -47,10 +50,14 @@ class RequestId:
         rid = choose_id(dict(scope["headers"]).get(HEADER.lower().encode()))
         # Set on the scope itself, which the error handlers outside this middleware share.
         scope[SCOPE_KEY] = rid
+        token = current.set(rid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[HEADER] = rid
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current.reset(token)

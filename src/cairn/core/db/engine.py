@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from cairn.sqlite import enable_wal
@@ -44,7 +44,25 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def normalise_url(url: str) -> str:
+    """The SQLAlchemy URL for ``url``: ``postgres://`` and ``postgresql://`` (the usual
+    ``DATABASE_URL`` forms) mean PostgreSQL through psycopg 3, the driver Cairn installs."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: any password hidden."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -62,7 +80,7 @@ class Database:
     """An engine with two kinds of session: ``read()`` and ``write()`` (one transaction each)."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
-        self.url = url
+        self.url = url = normalise_url(url)
         self.engine = make_engine(url, **engine_kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)

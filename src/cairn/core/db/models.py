@@ -419,3 +419,14 @@ class HistoryEvent(Base):
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Installation(Base):
+    """The id this database shares with its blob store (cairn.core.stamp): one row, or none
+    before a server first paired them."""
+
+    __tablename__ = "installation"
+    # Always 1: concurrent first starts of replicas race on this key, and one id wins.
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
