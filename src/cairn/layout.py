@@ -30,6 +30,8 @@ from pathlib import Path
 OBJECTS = "objects/md5"
 PACKS = "packs"
 TMP = "tmp"
+# The installation id a store shares with its database (cairn.core.stamp), at the root.
+STAMP = "cairn-installation.json"
 TMP_PREFIX = ".cairn-tmp-"
 # What the blob folder named its temporary files before this module: swept all the same.
 _OLD_STORE_TMP = re.compile(r"[0-9]+-[0-9a-f]{32}")

@@ -5,6 +5,6 @@ migrations: :mod:`cairn.core.db`); import-linter keeps ``cairn.server`` off that
 
 from __future__ import annotations
 
-from cairn.core.db.engine import Database
+from cairn.core.db.engine import Database, shown_url
 
-__all__ = ["Database"]
+__all__ = ["Database", "shown_url"]

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cairn.core import stamp
 from cairn.core.accounts import Accounts
 from cairn.core.blobs import open_store
 from cairn.core.commit_checks import CommitLimits
-from cairn.core.databases import Database
+from cairn.core.databases import Database, shown_url
 from cairn.core.gc import sweep_temporaries
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
@@ -54,11 +55,10 @@ def check_schema(db: Database, *, create: bool) -> None:
 def _open_database(config: ServerConfig) -> Database:
     """The database, its schema checked; a URL or server that will not do is a StorageError
     naming it (with any password hidden), not a driver's traceback."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        shown = make_url(config.db_url).render_as_string(hide_password=True)
+        shown = shown_url(config.db_url)
     except ArgumentError:
         raise StorageError(
             f"{config.db_url!r} is not a database URL: use sqlite:///path or "
@@ -78,6 +78,7 @@ def _open_database(config: ServerConfig) -> Database:
 def open_state(config: ServerConfig) -> ServerState:
     db = _open_database(config)
     store = open_store(config.store_uri, **config.store_options)
+    stamp.pair(db, store, config.store_uri)  # a database and another installation's store: no
     sweep_temporaries(store)  # what a server killed mid-upload left behind (core/gc.py)
     policy = PackPolicy.for_store(
         store,

@@ -67,6 +67,12 @@ class BlobStore(Protocol):
     def iter_packs(self) -> Iterator[tuple[str, float]]:
         """(pack id, modification time as a POSIX timestamp) of every pack the store holds."""
 
+    def read_stamp(self) -> str | None:
+        """The installation id :meth:`write_stamp` recorded, or None (:mod:`cairn.core.stamp`)."""
+
+    def write_stamp(self, installation: str) -> None:
+        """Record the installation id of the database this store serves."""
+
 
 @runtime_checkable
 class LocalSpool(Protocol):

@@ -19,6 +19,7 @@ is made again by the next write, not an error on every later call.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -123,6 +124,19 @@ class LocalBlobStore:
         parsed = urlparse(uri)
         path = unquote(parsed.path) if parsed.scheme == "file" else uri
         return cls(Path(path).expanduser().resolve())
+
+    # -- the installation stamp (cairn.core.stamp) --------------------------------------------
+    def read_stamp(self) -> str | None:
+        try:
+            text = (self.root / layout.STAMP).read_text()
+        except FileNotFoundError:
+            return None
+        return str(json.loads(text)["installation"])
+
+    def write_stamp(self, installation: str) -> None:
+        tmp = self.new_tmp(".stamp")
+        tmp.write_text(json.dumps({"installation": installation}))
+        os.replace(tmp, self.root / layout.STAMP)
 
     # -- temporary files (cairn.core.blobs.base.LocalSpool) -------------------------------------
     def tmp_dir(self) -> Path:

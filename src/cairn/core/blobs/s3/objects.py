@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import tempfile
 from collections import deque
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config
 
+from cairn import layout
 from cairn.core.blobs.base import CHUNK, blob_key, pack_key
 from cairn.core.blobs.s3.errors import check_digest, mismatch, s3_errors
 from cairn.core.blobs.s3.options import (
@@ -525,6 +527,25 @@ class S3Objects:
                 return
             with s3_errors("upload pack", self._where(key)):
                 self._client.put_object(Bucket=self.bucket, Key=key, Body=f, ContentLength=size)
+
+    def _stamp_key(self) -> str:
+        return f"{self.prefix}/{layout.STAMP}" if self.prefix else layout.STAMP
+
+    def read_stamp(self) -> str | None:
+        """The installation id at the prefix's root (:mod:`cairn.core.stamp`), or None."""
+        key = self._stamp_key()
+        try:
+            with s3_errors("read the installation stamp", self._where(key)):
+                body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except BlobNotFoundError:
+            return None
+        return str(json.loads(body)["installation"])
+
+    def write_stamp(self, installation: str) -> None:
+        key = self._stamp_key()
+        body = json.dumps({"installation": installation}).encode()
+        with s3_errors("write the installation stamp", self._where(key)):
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=body)
 
     def read_pack(self, pack_id: str, offset: int, length: int) -> bytes:
         """``length`` bytes of a pack from ``offset``, in one ranged GET.
