@@ -1,6 +1,6 @@
 """The domain service: versioning rules and the commit protocol, over a database and a store.
 
-A version is made in three steps (DESIGN.md, "Commit protocol"):
+A version is made in three steps (docs/architecture.md, "Making a version"):
 
 1. :meth:`Service.begin_version` checks names and the collection's type and creates a PENDING
    version that nobody else can see;

@@ -1,6 +1,6 @@
 """Logging a draft, saving edits of a version, and what follows: links, lineage, history.
 
-Logging runs the commit protocol through the run's backend (see DESIGN.md); the artifact then
+Logging runs the commit protocol through the run's backend (see docs/architecture.md); the artifact then
 describes the committed version. The functions here are methods of
 :class:`~cairn.sdk.artifact.Artifact`.
 """
@@ -133,7 +133,7 @@ def _log(
     *,
     background: bool = False,
 ) -> None:
-    """Commit this draft as a version in the run's project (see DESIGN.md).
+    """Commit this draft as a version in the run's project (see docs/architecture.md).
 
     With ``background``, uploading and committing run in the run's worker thread and this
     returns at once; ``wait()`` (or any attribute of the logged version) blocks until done.

@@ -3,7 +3,7 @@
 Every request, to the server or to a presigned store URL, goes through
 :meth:`~cairn.backend.http.sending.Sender._send`: the one place where httpx exceptions and
 error bodies become :mod:`cairn.errors`, so SDK code sees the same exceptions it would see from
-the embedded store. Transfers (DESIGN.md, "Commit protocol") are in :mod:`.uploads` and
+the embedded store. Transfers (docs/architecture.md, "Making a version") are in :mod:`.uploads` and
 :mod:`.downloads`; they ask in batches of what the server announces (``max_digests``).
 """
 

@@ -1,6 +1,6 @@
 """Ingest: the one way bytes enter a store, whoever sends them.
 
-Three doors, one rule each about hashing (DESIGN.md: each byte hashed once per side)::
+Three doors, one rule each about hashing (docs/architecture.md: each byte hashed once per side)::
 
     blob_stream(storage, digest, stream)   one blob from a remote client: verified once, while
                                            it is written (a server's single-blob upload)
