@@ -1,7 +1,7 @@
 """Logging a draft, saving edits of a version, and what follows: links, lineage, history.
 
-Logging runs the commit protocol through the run's backend (see docs/architecture.md); the artifact then
-describes the committed version. The functions here are methods of
+Logging runs the commit protocol through the run's backend (see docs/architecture.md); the
+artifact then describes the committed version. The functions here are methods of
 :class:`~cairn.sdk.artifact.Artifact`.
 """
 
