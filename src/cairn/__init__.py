@@ -6,6 +6,7 @@ everything is stored locally under ``CAIRN_DIR``.
 
 from __future__ import annotations
 
+import logging as _logging
 from typing import Any
 
 from cairn import config as _settings_module  # loaded here, so the name is taken back below
@@ -35,6 +36,10 @@ from cairn.version import __version__
 # that name stays importable (``from cairn.config import Settings``) through sys.modules, but
 # ``import cairn.config as x`` would get the run's config.
 del globals()["config"], _settings_module
+
+# The `cairn` logger is the application's to configure; a library only adds a NullHandler.
+# At debug level it tells which blobs were skipped (already stored), packed or sent.
+_logging.getLogger("cairn").addHandler(_logging.NullHandler())
 
 __all__ = [
     "Api",

@@ -10,6 +10,7 @@ that).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ from cairn.snapshots import is_staged
 
 UPLOAD_ROUND = 20_000
 
+log = logging.getLogger(__name__)
+
 
 def upload_missing(
     manifest: Manifest,
@@ -54,6 +57,7 @@ def upload_missing(
             if h not in sources or (sources[h].local_path is None and e.local_path is not None):
                 sources[h] = e
     missing = backend.missing_blobs(list(sources))
+    log.debug("%d of %d blobs already stored: skipped", len(sources) - len(missing), len(sources))
     uploads: list[BlobUpload] = []
     for h in missing:
         e = sources[h]

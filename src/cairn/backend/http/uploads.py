@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -19,6 +20,8 @@ from cairn.snapshots import open_snapshot, snapshot_size
 from cairn.wire import PackLimits
 
 PACKS_IN_FLIGHT = 4
+# Debug records say which blobs were packed or sent and how (`logging.getLogger("cairn")`).
+log = logging.getLogger(__name__)
 
 
 def _file_range(path: str, offset: int, length: int) -> Iterator[bytes]:
@@ -101,6 +104,7 @@ def upload_blobs(
     def put(b: BlobUpload) -> None:
         with open_snapshot(b.path) as f:
             size = f.size
+            log.debug("sending blob %s (%d bytes) through the server", b.digest, size)
             self._send(
                 "PUT",
                 f"/blobs/{b.digest}",
@@ -122,6 +126,7 @@ def _upload_packs(
 
     def send(group: list[BlobUpload]) -> None:
         chunks, length = packing.pack_body(group)
+        log.debug("sending %d small blobs (%d bytes) as one pack stream", len(group), length)
         try:
             self._send(
                 "POST",
@@ -158,6 +163,12 @@ def _upload_direct(self: Sender, blobs: Sequence[BlobUpload], progress: Progress
     plan = _plan(self, list(by_digest.values()))
     singles = [p for p in plan if "put" in p]
     multis = [p for p in plan if "multipart" in p]
+    if log.isEnabledFor(logging.DEBUG):
+        for p in plan:
+            how = "a presigned PUT" if "put" in p else "a multipart upload"
+            log.debug(
+                "sending blob %s (%d bytes) by %s", p["digest"], by_digest[p["digest"]].size, how
+            )
 
     def put(p: dict[str, Any]) -> None:
         b = by_digest[p["digest"]]

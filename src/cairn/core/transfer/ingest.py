@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from cairn.core.storage import Storage
 
 Progress = Callable[[int], None]
+
+log = logging.getLogger(__name__)  # debug: which blobs were packed or stored
 
 
 class LocalFile(Protocol):
@@ -149,12 +152,14 @@ def local_files(
     if policy.enabled:
         small = [f for f in files if f.size < policy.threshold]
         for group in _groups(small, policy.target, policy.max_blobs):
+            log.debug("packing %d small blobs (%d bytes)", len(group), sum(f.size for f in group))
             _local_pack(storage, group)
             if progress is not None:
                 progress(sum(f.size for f in group))
         files = [f for f in files if f.size >= policy.threshold]
 
     def put(f: LocalFile) -> tuple[str, int]:
+        log.debug("storing blob %s (%d bytes)", f.digest, f.size)
         if is_staged(f.path):  # a range of a client staging pack, not a file: stream it
             with open_snapshot(f.path) as src:
                 size = storage.blobs.put_stream(f.digest, src, f.size)
