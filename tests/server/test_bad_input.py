@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cairn import layout
 from cairn.core.db import models as m
 from cairn.errors import BlobNotFoundError, CollectionNotFoundError, DigestMismatchError
 from cairn.manifest.digest import md5_b64
@@ -29,8 +30,9 @@ def begin(server: Server, user: str = "alice") -> str:
 
 
 def store_files(server: Server) -> list[Path]:
+    """Files of blobs and packs in the store (its installation stamp is not one)."""
     root = Path(server.state.store.root)  # type: ignore[attr-defined]
-    return [p for p in root.rglob("*") if p.is_file()]
+    return [p for p in root.rglob("*") if p.is_file() and p.name != layout.STAMP]
 
 
 def test_bytes_that_do_not_match_their_digest_are_not_stored(server: Server) -> None:
