@@ -52,6 +52,7 @@ from cairn.errors import (
     make_error,
 )
 from cairn.faults import fault_point
+from cairn.manifest.hashcopy import write_verified
 from cairn.manifest import Manifest
 from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
 from cairn.manifest.packstream import read_header
@@ -720,13 +721,16 @@ class HttpBackend:
             large = [b for b in blobs if b.size is None or b.size >= threshold]
 
         def get(b: BlobDownload) -> None:
-            self._send("GET", f"/blobs/{b.digest}", into=b.dest, progress=progress)
+            def sink(body: IO[bytes]) -> None:  # hashed as it is written: never read back
+                write_verified(body, b.dest, b.digest, progress)
+
+            self._send("GET", f"/blobs/{b.digest}", sink=sink)
 
         if small:
             assert packs is not None
             self._fetch_packed(small, packs, progress)
         _run_all(get, large, self.workers)
-        return {b.digest for b in small}
+        return {b.digest for b in blobs}
 
     def _fetch_packed(
         self, blobs: Sequence[BlobDownload], packs: dict[str, Any], progress: Progress | None
@@ -771,13 +775,12 @@ class HttpBackend:
         def get_single(digest: str) -> None:
             req = singles[digest]
             first, *more = dests[digest]
+
+            def sink(body: IO[bytes]) -> None:
+                write_verified(body, first, digest, progress)
+
             self._send(
-                req["method"],
-                req["url"],
-                direct=True,
-                headers=dict(req["headers"]),
-                into=first,
-                progress=progress,
+                req["method"], req["url"], direct=True, headers=dict(req["headers"]), sink=sink
             )
             for dest in more:
                 shutil.copyfile(first, dest)
@@ -795,7 +798,7 @@ class HttpBackend:
         jobs = [functools.partial(get_range, r) for r in ranges]
         jobs += [functools.partial(get_single, d) for d in singles]
         _run_all(lambda job: job(), jobs, self.workers)
-        return {d for r in ranges for d, _ in r["blobs"]}
+        return set(digests)
 
     def list_versions(
         self,

@@ -27,6 +27,7 @@ from cairn.core.db.engine import Database, ensure_migrated
 from cairn.core.run_data import RunData
 from cairn.core.service import Service
 from cairn.errors import DigestMismatchError
+from cairn.manifest.hashcopy import write_bytes_verified, write_verified
 from cairn.records import DiffEntry, DiffSummary, HistoryEvent, LineageRecord, RunRecord, RunUpdate
 
 
@@ -91,12 +92,19 @@ class LocalBackend(Service):
         where = self.locate_blobs([b.digest for b in blobs])
 
         def get(b: BlobDownload) -> None:
-            self.blob_to_file(b.digest, b.dest, where.get(b.digest))
-            if progress is not None:
-                progress(b.size or 0)
+            loc = where.get(b.digest)
+            if loc is not None and loc.pack_id is not None:
+                write_bytes_verified(
+                    self.blobs.read_pack(loc.pack_id, loc.offset, loc.size), b.dest, b.digest
+                )
+                if progress is not None:
+                    progress(loc.size)
+                return
+            with self.blobs.open(b.digest) as f:  # hashed as it is copied: never read back
+                write_verified(f, b.dest, b.digest, progress)
 
         map_by_size(get, blobs, lambda b: b.size, self.workers)
-        return set()  # copied from the store as they are; the cache checks them
+        return {b.digest for b in blobs}
 
     # -- what a run records: the rules are cairn.core.run_data's ----------------------------
     def update_run(self, entity: str, project: str, run_id: str, change: RunUpdate) -> int:
