@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,7 +27,7 @@ SMALL = 4096
 
 
 class CountingMd5:
-    made: list[CountingMd5] = []
+    made: ClassVar[list[CountingMd5]] = []
 
     def __init__(self, data: bytes = b"", **kwargs: Any) -> None:
         self._h = _real_md5(**kwargs)

@@ -52,8 +52,8 @@ from cairn.errors import (
     make_error,
 )
 from cairn.faults import fault_point
-from cairn.manifest.hashcopy import write_verified
 from cairn.manifest import Manifest
+from cairn.manifest.hashcopy import write_verified
 from cairn.manifest.packstream import MEDIA_TYPE as PACK_TYPE
 from cairn.manifest.packstream import read_header
 from cairn.records import (

@@ -179,6 +179,7 @@ def _size(n: int) -> str:
 from cairn.cli import server_cmds  # noqa: E402 - registers server, user, team, key, login
 
 server_cmds.register(app)
+app.add_typer(__import__("cairn.cli.cache_cmds").cli.cache_cmds.app)  # cairn cache …
 
 if __name__ == "__main__":  # pragma: no cover
     app()
