@@ -4,6 +4,7 @@ The cache folder (``CAIRN_CACHE_DIR``) holds::
 
     objects/md5/ab/cdef…   read-only blobs, named by hex MD5 (same layout as every store)
     tmp/                   process-unique temporary files, renamed into objects/ once verified
+    lease.lock             shared by transfers using objects, exclusive to eviction (quota.py)
     staging/               copies made for ``policy="mutable", skip_cache=True``, removed after log
     memo.db                (path, inode, size, mtime_ns) → digest: unchanged files are not re-read
 """
