@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import cairn as wandb
 from cairn.cache import ObjectCache
 from cairn.cache.objects import clone_or_copy
@@ -71,8 +73,10 @@ def test_cache_deleted_under_a_live_process_is_made_again(tmp_path: Path, projec
     assert tree(again.download(root=str(tmp_path / "four"))) == files | {"new.txt": b"gamma"}
 
 
-def test_clone_or_copy_makes_an_independent_writable_file(tmp_path: Path) -> None:
-    src = write(tmp_path / "obj", b"object bytes" * 1000)
+@pytest.mark.parametrize("size", [0, 12_000, 3 << 20])  # empty, read whole, kernel copy
+def test_clone_or_copy_makes_an_independent_writable_file(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    src = write(tmp_path / "obj", data)
     src.chmod(stat.S_IRUSR)
     dest = tmp_path / "dest"
     clone_or_copy(str(src), str(dest))
@@ -81,4 +85,4 @@ def test_clone_or_copy_makes_an_independent_writable_file(tmp_path: Path) -> Non
     assert dest.stat().st_ino != src.stat().st_ino
     with open(dest, "r+b") as f:
         f.write(b"EDITED")
-    assert src.read_bytes() == b"object bytes" * 1000
+    assert src.read_bytes() == data
