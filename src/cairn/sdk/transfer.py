@@ -122,6 +122,7 @@ def fill_cache(
         return
     cache.ensure()
     plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
+    admitted: set[str] = set()  # their temporary files are renamed away: nothing to delete
     try:
         verified = backend.fetch_blobs(plan, advance)
         fault_point("download.fetched")  # tests: fetched into tmp/, nothing admitted
@@ -129,6 +130,7 @@ def fill_cache(
         # the large ones in threads (hashlib lets go of the GIL).
         checked = [b for b in plan if b.digest in verified or (b.size or 0) < PARALLEL_MIN_SIZE]
         cache.admit_many([(Path(b.dest), b.digest) for b in checked], verified)
+        admitted.update(b.digest for b in checked)
         large = [b for b in plan if b.digest not in verified and (b.size or 0) >= PARALLEL_MIN_SIZE]
         map_by_size(
             lambda b: cache.admit_many([(Path(b.dest), b.digest)], verified),
@@ -138,7 +140,8 @@ def fill_cache(
         )
     finally:
         for b in plan:
-            Path(b.dest).unlink(missing_ok=True)
+            if b.digest not in admitted:
+                Path(b.dest).unlink(missing_ok=True)
 
 
 # Entries handled per round of a download: what a round builds per entry is freed before the
