@@ -9,6 +9,7 @@ Machine-wide (workload ``machine``), on an in-memory buffer so no disk is involv
 Per workload, on its folder (from the page cache, like the runs they are compared with):
 
     cp_r           ``cp -r`` of the folder into an empty one
+    cp_al          ``cp -al``: the folder's tree with every file hard-linked, no bytes copied
     tar            ``tar -cf`` of the folder into a file
     stat           ``os.stat`` of every file (the walk that lists them is not timed)
 """
@@ -27,7 +28,7 @@ from benchmarks.targets.base import Target
 from benchmarks.workloads import Workload
 
 MACHINE_OPS = ("md5_1core", "xxh128_1core", "md5_2core")
-FOLDER_OPS = ("cp_r", "tar", "stat")
+FOLDER_OPS = ("cp_r", "cp_al", "tar", "stat")
 MiB = 1 << 20
 
 
@@ -105,6 +106,11 @@ def cp_r(spec: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def cp_al(spec: dict[str, Any]) -> dict[str, Any]:
+    subprocess.run(["cp", "-al", spec["data"], spec["dest"] + "-links"], check=True)
+    return {}
+
+
 def tar(spec: dict[str, Any]) -> dict[str, Any]:
     out = Path(spec["state"]) / "limit.tar"
     subprocess.run(["tar", "-cf", str(out), "-C", spec["data"], "."], check=True)
@@ -124,6 +130,7 @@ OPS = {
     "xxh128_1core": xxh128_1core,
     "md5_2core": md5_2core,
     "cp_r": cp_r,
+    "cp_al": cp_al,
     "tar": tar,
     "stat": stat,
 }

@@ -15,6 +15,8 @@ Operations, as the harness names them (each in a fresh worker process):
                    (only the changed files are written), and logged again: this is timed
     download_cold  download the latest version into an empty folder with an empty cache
     download_warm  the same into another empty folder, the cache now full
+    download_warm_link  the same with downloads hard-linked to the cache (Cairn's
+                   ``CAIRN_LINK_MODE=hardlink``), compared with ``cp -al``
     verify         check the cold download against the version
     files_page     W4: the first page of ``files()`` of the logged version
 """
@@ -28,11 +30,13 @@ from typing import Any
 from benchmarks.workloads import Workload
 
 OPS_BY_WORKLOAD: dict[str, tuple[str, ...]] = {
-    "w1": ("log", "relog", "download_cold", "download_warm", "verify"),
-    "w2": ("log", "relog", "download_cold", "download_warm", "verify"),
+    "w1": ("log", "relog", "download_cold", "download_warm", "download_warm_link", "verify"),
+    "w2": ("log", "relog", "download_cold", "download_warm", "download_warm_link", "verify"),
     "w3": ("log_incr",),
     "w4": ("log", "relog", "download_cold", "download_warm", "verify", "files_page"),
 }
+
+LINK_ONLY_CAIRN = "no hard-link download mode measured for this system"
 
 # Environment every worker gets: nothing may leave the machine, nothing may prompt.
 QUIET_ENV = {
@@ -55,6 +59,9 @@ QUIET_ENV = {
 }
 
 
+WARM_DEST = {"download_warm": "dl-warm", "download_warm_link": "dl-warm-link"}
+
+
 class Target:
     """The harness side of a system under test (see the module docstring)."""
 
@@ -72,7 +79,7 @@ class Target:
 
     def supports(self, workload: Workload, op: str) -> str | None:
         """None if ``op`` applies to ``workload`` for this system, else why not."""
-        return None
+        return LINK_ONLY_CAIRN if op == "download_warm_link" else None
 
     # -- lifecycle of one run -------------------------------------------------------------------
     def start(self, state: Path) -> None:
@@ -112,7 +119,7 @@ class Target:
             "name": workload.name,
             "data": str(data),
             "state": str(self.state),
-            "dest": str(self.state / ("dl-warm" if op == "download_warm" else "dl-cold")),
+            "dest": str(self.state / WARM_DEST.get(op, "dl-cold")),
             "op": op,
         }
 

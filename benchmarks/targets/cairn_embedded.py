@@ -1,7 +1,9 @@
 """Cairn on its embedded store (SQLite + a blob folder in CAIRN_DIR), in the client process.
 
 The downloads use a second cache folder that starts empty (``download_cold``), as a colleague's
-machine would; ``download_warm`` then reads the same cache into a new folder. Blobs added are
+machine would; ``download_warm`` then reads the same cache into a new folder (ordinary writable
+copies, the default) and ``download_warm_link`` into another with ``CAIRN_LINK_MODE=hardlink``
+(read-only links to the cache objects). Blobs added are
 the rows of the store's ``blobs`` table (the manifest is a blob too, so a log adds one more
 than the files it uploads).
 """
@@ -35,8 +37,12 @@ class CairnEmbedded(Target):
             CAIRN_CACHE_DIR=str(self.state / ("cache-reader" if reading else "cache")),
             CAIRN_CONFIG=str(self.state / "no-config.toml"),
             CAIRN_PROJECT=PROJECT,
+            CAIRN_LINK_MODE="hardlink" if op == "download_warm_link" else "copy",
         )
         return env
+
+    def supports(self, workload: Any, op: str) -> str | None:
+        return None
 
     def count_blobs(self) -> int | None:
         """Rows of the store's ``blobs`` table: small blobs live in packs, so files in the
@@ -123,6 +129,7 @@ OPS = {
     "log_incr": log,
     "download_cold": download,
     "download_warm": download,
+    "download_warm_link": download,
     "verify": verify,
     "files_page": files_page,
 }

@@ -182,6 +182,7 @@ class CairnServer(Target):
             CAIRN_PROJECT=PROJECT,
             CAIRN_CONFIG=str(self.state / "no-config.toml"),
             CAIRN_CACHE_DIR=str(self.state / ("cache-reader" if reading else "cache")),
+            CAIRN_LINK_MODE="hardlink" if op == "download_warm_link" else "copy",
         )
         return env
 
@@ -253,7 +254,7 @@ class CairnServerPgS3PerObject(CairnServerPgS3):
     def supports(self, workload: Workload, op: str) -> str | None:
         if workload.name == "w4" and workload.scale >= 0.1:
             return "baseline only for W1-W3: a million objects at ~150/s would take hours"
-        return None
+        return super().supports(workload, op)
 
     def _backing(self, home: Path) -> tuple[str, str, dict[str, str]]:
         out = super()._backing(home)

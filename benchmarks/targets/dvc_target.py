@@ -36,7 +36,7 @@ class DVC(Target):
         return None if importlib.util.find_spec("dvc") else "not installed (pip install dvc)"
 
     def supports(self, workload: Workload, op: str) -> str | None:
-        return "not a DVC operation" if op == "files_page" else None
+        return "not a DVC operation" if op == "files_page" else super().supports(workload, op)
 
     def _dvc(self, cwd: Path, *args: str) -> None:
         subprocess.run(

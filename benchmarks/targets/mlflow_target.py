@@ -53,7 +53,7 @@ class MLflow(Target):
             return "not an MLflow operation"
         if workload.name == "w4":
             return "1M files through MLflow's one-request-per-file upload: hours"
-        return None
+        return super().supports(workload, op)
 
     def start(self, state: Path) -> None:
         super().start(state)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.errors import ValidationError
+from cairn.sizes import parse_size
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -147,7 +148,10 @@ class Settings:
     project: str | None = None
     silent: bool = False
     artifact_dir: Path = Path("artifacts")  # where download() puts artifacts by default
-    link_mode: str = "hardlink"  # "hardlink" (fall back to copy) or "copy"
+    # "copy" (a copy-on-write clone where the filesystem has one: writable, independent files)
+    # or "hardlink" (read-only links to the cache objects: the opt-in fast mode).
+    link_mode: str = "copy"
+    cache_max: int | None = None  # bytes the object cache may hold (LRU eviction); None: no cap
     hash_workers: int = field(default_factory=lambda: max(4, (os.cpu_count() or 1) * 2))
     transfer_workers: int = 16
     # "offline" logs to the embedded store even with a server configured; "disabled" makes
@@ -183,9 +187,9 @@ class Settings:
         if isinstance(silent, str):
             silent = _bool("CAIRN_SILENT", silent)
         mode = check_mode(str(pick("mode", "CAIRN_MODE", "online")))
-        link_mode = pick("link_mode", "CAIRN_LINK_MODE", "hardlink")
+        link_mode = pick("link_mode", "CAIRN_LINK_MODE", "copy")
         if link_mode not in ("hardlink", "copy"):
-            raise ValidationError(f"CAIRN_LINK_MODE={link_mode!r}: use 'hardlink' or 'copy'")
+            raise ValidationError(f"CAIRN_LINK_MODE={link_mode!r}: use 'copy' or 'hardlink'")
         base_url = pick("base_url", "CAIRN_BASE_URL")
         if overrides.get("base_url") is None and env.get("CAIRN_BASE_URL") == "":
             # Set but empty: the embedded store, whatever `cairn login` saved.
@@ -202,6 +206,9 @@ class Settings:
             link_mode=link_mode,
             mode=mode,
         )
+        cache_max = pick("cache_max", "CAIRN_CACHE_MAX")
+        if cache_max is not None:
+            out = replace(out, cache_max=parse_size(cache_max, "CAIRN_CACHE_MAX"))
         workers = pick("transfer_workers", "CAIRN_TRANSFER_WORKERS")
         if workers is not None:
             out = replace(out, transfer_workers=_int("CAIRN_TRANSFER_WORKERS", str(workers)))

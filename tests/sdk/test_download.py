@@ -110,16 +110,42 @@ def test_download_in_fresh_process_state(
     assert tree(art.download(root=str(tmp_path / "fresh"))) == FILES
 
 
-def test_linked_downloads_are_read_only(logged: wandb.Artifact, tmp_path: Path) -> None:
-    # The default (the design): downloads are hard links to read-only cache objects,
-    # so an edit in place fails for ordinary users instead of reaching other copies.
+def test_downloads_are_ordinary_writable_files(logged: wandb.Artifact, tmp_path: Path) -> None:
+    # The default: what W&B users expect. Written without any chmod, as an ordinary user
+    # would (CI runs this file unprivileged, where a read-only file raises PermissionError).
     a, b = tmp_path / "a", tmp_path / "b"
     logged.download(root=str(a))
     logged.download(root=str(b))
+    for f in a.rglob("*"):
+        if f.is_file():
+            assert f.stat().st_mode & stat.S_IWUSR, f"{f} is read-only"
+            assert f.stat().st_nlink == 1, f"{f} shares its inode"
+    with open(a / "images" / "cat.png", "r+b") as f:
+        f.write(b"CORRUPTED")
+    (a / "dup1.bin").write_bytes(b"rewritten")  # the other file of the same blob is untouched
+    assert tree(b) == FILES
+    assert (a / "dup2.bin").read_bytes() == FILES["dup2.bin"]
+    c = tmp_path / "c"
+    logged.download(root=str(c))  # the cache was not changed either
+    assert tree(c) == FILES
+    logged.verify(root=str(c))
+
+
+def test_hardlink_mode_downloads_are_read_only(
+    logged: wandb.Artifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The opt-in fast mode: hard links to read-only cache objects, so an edit in place fails
+    # for ordinary users instead of reaching other copies.
+    monkeypatch.setenv("CAIRN_LINK_MODE", "hardlink")
+    fetched = wandb.Api().artifact(logged.qualified_name)
+    a, b = tmp_path / "a", tmp_path / "b"
+    fetched.download(root=str(a))
+    fetched.download(root=str(b))
     for root in (a, b):
         for f in root.rglob("*"):
             if f.is_file():
                 assert f.stat().st_mode & 0o222 == 0, f"{f} is writable"
+    assert (a / "images" / "cat.png").stat().st_ino == (b / "images" / "cat.png").stat().st_ino
 
 
 def test_copy_mode_gives_independent_copies(
@@ -135,16 +161,27 @@ def test_copy_mode_gives_independent_copies(
     assert tree(b) == FILES
 
 
+@pytest.mark.parametrize("mode", ["copy", "hardlink"])
 def test_editing_a_download_does_not_poison_later_downloads(
-    logged: wandb.Artifact, tmp_path: Path
+    logged: wandb.Artifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
+    monkeypatch.setenv("CAIRN_LINK_MODE", mode)
+    fetched = wandb.Api().artifact(logged.qualified_name)
     a = tmp_path / "a"
-    logged.download(root=str(a))
+    fetched.download(root=str(a))
     edit_in_place(a / "images" / "cat.png", b"CORRUPTED")
     c = tmp_path / "c"
-    logged.download(root=str(c))
+    fetched.download(root=str(c))
     assert tree(c) == FILES
-    logged.verify(root=str(c))
+    fetched.verify(root=str(c))
+
+
+def test_download_replaces_a_wrong_file_in_place(logged: wandb.Artifact, tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    write(root / "images" / "cat.png", b"someone else's bytes")
+    logged.download(root=str(root))
+    assert tree(root) == FILES
+    assert not [p for p in root.rglob(".cairn-tmp-*")]
 
 
 def test_checkout_makes_folder_match(logged: wandb.Artifact, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ The cache folder (``CAIRN_CACHE_DIR``) holds::
 
     objects/md5/ab/cdef…   read-only blobs, named by hex MD5 (same layout as every store)
     tmp/                   process-unique temporary files, renamed into objects/ once verified
+    lease.lock             shared by transfers using objects, exclusive to eviction (quota.py)
     staging/packs/         small files' mutable snapshots, appended many to a pack (cache.staging)
     staging/draft-*/       copies made for ``policy="mutable", skip_cache=True``, removed after log
     memo.db                (path, inode, size, mtime_ns) → digest, and digest → staged snapshot:

@@ -26,6 +26,7 @@ import cairn
 from cairn.cli import (
     account_cmds,
     artifact_cmds,
+    cache_cmds,
     label_cmds,
     listing,
     maintenance,
@@ -83,6 +84,7 @@ for _module in (
     session_cmds,
     account_cmds,
     maintenance,
+    cache_cmds,
     server_cmds,
 ):
     _module.register(app)

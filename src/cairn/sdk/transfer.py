@@ -1,11 +1,16 @@
 """Moving an artifact's bytes: upload on log, download and materialise, verify.
 
 Upload sends only the blobs the backend lacks (one ``missing_blobs`` question for the whole
-manifest). Download fills the object cache with the blobs it lacks (each verified before it is
-admitted), then materialises every file from the cache into the target folder by hard link or
-copy, through a temporary name and a rename. Files already in place with the right content are
-left untouched; files that are not part of the artifact are never removed (``checkout`` does
-that).
+manifest). Download fills the object cache with the blobs it lacks — the backend hashes each as
+it streams into a temporary file in the cache's ``tmp/``, which is renamed into place, never
+read back — then materialises every file from the cache into the target folder: by default an
+ordinary writable file (a copy-on-write clone, else a copy), with ``link_mode="hardlink"`` a
+read-only hard link. Files already in place with the right content are left untouched; files
+that are not part of the artifact are never removed (``checkout`` does that).
+
+While it relies on cached objects a transfer holds a lease on the cache
+(:func:`cairn.cache.quota.lease`), so no other process evicts them; after a download the cache
+is brought back within ``CAIRN_CACHE_MAX`` if one is set.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from cairn.backend.base import Backend, BlobDownload, BlobUpload, Progress
 from cairn.cache import ObjectCache, hash_files
 from cairn.cache.hashing import walk_files
 from cairn.cache.objects import check_file, unique_tmp
+from cairn.cache.quota import enforce, lease
 from cairn.concurrency import PARALLEL_MIN_SIZE, map_by_size
 from cairn.config import Settings
 from cairn.errors import (
@@ -75,7 +81,10 @@ def upload_missing(
         uploads.append(BlobUpload(digest=h, path=e.local_path, size=e.size or 0, trusted=trusted))
     if not uploads:
         return 0
-    with progress_bar(sum(u.size for u in uploads), "uploading", silent=silent) as advance:
+    with (
+        lease(cache.root),
+        progress_bar(sum(u.size for u in uploads), "uploading", silent=silent) as advance,
+    ):
         # A round at a time, so what checking and sending build per blob stays bounded.
         for i in range(0, len(uploads), UPLOAD_ROUND):
             batch = uploads[i : i + UPLOAD_ROUND]
@@ -112,7 +121,8 @@ def fill_cache(
     workers: int,
     advance: Progress | None = None,
 ) -> None:
-    """Make sure every blob is in the cache, fetching and verifying the absent ones."""
+    """Make sure every blob is in the cache, fetching the absent ones (the caller holds a
+    :func:`~cairn.cache.quota.lease` until it is done with them)."""
     wanted = list(dict.fromkeys(hexes))
     valid = cache.valid(wanted)
     absent = [h for h in wanted if h not in valid]  # in the caller's (path) order: see above
@@ -120,13 +130,18 @@ def fill_cache(
         advance(sum(sizes.get(h) or 0 for h in valid))  # nothing to fetch for these
     if not absent:
         return
+    cache.ensure()
     plan = [BlobDownload(digest=h, dest=str(cache.new_tmp()), size=sizes.get(h)) for h in absent]
+    admitted: set[str] = set()  # their temporary files are renamed away: nothing to delete
     try:
         verified = backend.fetch_blobs(plan, advance)
-        small = [(Path(b.dest), b.digest) for b in plan if (b.size or 0) < PARALLEL_MIN_SIZE]
-        cache.admit_many(small, verified)
-        large = [b for b in plan if (b.size or 0) >= PARALLEL_MIN_SIZE]
-        # Large objects are hashed from disk: in threads (hashlib lets go of the GIL).
+        fault_point("download.fetched")  # tests: fetched into tmp/, nothing admitted
+        # Backends hash as they write and say so; any they did not are checked from disk,
+        # the large ones in threads (hashlib lets go of the GIL).
+        checked = [b for b in plan if b.digest in verified or (b.size or 0) < PARALLEL_MIN_SIZE]
+        cache.admit_many([(Path(b.dest), b.digest) for b in checked], verified)
+        admitted.update(b.digest for b in checked)
+        large = [b for b in plan if b.digest not in verified and (b.size or 0) >= PARALLEL_MIN_SIZE]
         map_by_size(
             lambda b: cache.admit_many([(Path(b.dest), b.digest)], verified),
             large,
@@ -135,7 +150,8 @@ def fill_cache(
         )
     finally:
         for b in plan:
-            Path(b.dest).unlink(missing_ok=True)
+            if b.digest not in admitted:
+                Path(b.dest).unlink(missing_ok=True)
 
 
 # Entries handled per round of a download: what a round builds per entry is freed before the
@@ -173,11 +189,14 @@ def download(
         for i in range(0, len(stored), DOWNLOAD_ROUND):
             batch = stored[i : i + DOWNLOAD_ROUND]
             try:
-                out.update(
-                    _download_round(batch, root, backend, cache, settings, skip_cache, advance)
-                )
+                with lease(cache.root):
+                    out.update(
+                        _download_round(batch, root, backend, cache, settings, skip_cache, advance)
+                    )
             except IntegrityError as exc:
                 raise _naming_entries(exc, batch, artifact) from exc
+    if stored and not skip_cache:
+        enforce(cache, settings.cache_max)  # the lease is let go: now objects may go
 
     for e in refs:
         dest = root / e.path
@@ -234,11 +253,11 @@ def _download_round(
     else:
         sizes = {dests[where[e.path]]: e.size for e in todo}
         fill_cache(sizes.keys(), sizes, backend, cache, workers, advance)
-        link = settings.link_mode == "hardlink"
+        fault_point("download.filled")  # tests: every object in the cache, nothing placed
 
         def place(e: ManifestEntry) -> None:
             dest = where[e.path]
-            cache.materialize(dests[dest], dest, link=link)
+            cache.materialize(dests[dest], dest, mode=settings.link_mode)
 
         map_by_size(place, todo, lambda e: e.size, workers)
     cache.memo.remember((where[e.path], os.stat(where[e.path]), dests[where[e.path]]) for e in todo)

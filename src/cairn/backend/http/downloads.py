@@ -13,6 +13,7 @@ from cairn.backend import packing
 from cairn.backend.base import BlobDownload, Progress
 from cairn.backend.http.sending import Sender, run_all
 from cairn.errors import BlobNotFoundError
+from cairn.manifest.hashcopy import write_verified
 from cairn.manifest.packstream import read_header
 from cairn.wire import PackLimits
 
@@ -20,8 +21,8 @@ from cairn.wire import PackLimits
 def fetch_blobs(
     self: Sender, blobs: Sequence[BlobDownload], progress: Progress | None = None
 ) -> set[str]:
-    """Small blobs come many to a request and are hashed on arrival (the digests
-    returned); large ones stream to their files, for the cache to check."""
+    """Every blob is hashed as it arrives and is written (all the digests are returned as
+    verified): small ones many to a request, large ones streamed to their files."""
     if not blobs:
         return set()
     if self._presigned():
@@ -34,13 +35,16 @@ def fetch_blobs(
         large = [b for b in blobs if b.size is None or b.size >= packs.threshold]
 
     def get(b: BlobDownload) -> None:
-        self._send("GET", f"/blobs/{b.digest}", into=b.dest, progress=progress)
+        def sink(body: IO[bytes]) -> None:  # hashed as it is written: never read back
+            write_verified(body, b.dest, b.digest, progress)
+
+        self._send("GET", f"/blobs/{b.digest}", sink=sink)
 
     if small:
         assert packs is not None
         _fetch_packed(self, small, packs, progress)
     run_all(get, large, self.workers)
-    return {b.digest for b in small}
+    return {b.digest for b in blobs}
 
 
 def _fetch_packed(
@@ -91,14 +95,11 @@ def _fetch_direct(
     def get_single(digest: str) -> None:
         req = singles[digest]
         first, *more = dests[digest]
-        self._send(
-            req["method"],
-            req["url"],
-            direct=True,
-            headers=dict(req["headers"]),
-            into=first,
-            progress=progress,
-        )
+
+        def sink(body: IO[bytes]) -> None:
+            write_verified(body, first, digest, progress)
+
+        self._send(req["method"], req["url"], direct=True, headers=dict(req["headers"]), sink=sink)
         for dest in more:
             shutil.copyfile(first, dest)
 
@@ -113,7 +114,7 @@ def _fetch_direct(
     jobs = [functools.partial(get_range, r) for r in ranges]
     jobs += [functools.partial(get_single, d) for d in singles]
     run_all(lambda job: job(), jobs, self.workers)
-    return {d for r in ranges for d, _ in r["blobs"]}
+    return set(digests)
 
 
 def _by_digest(blobs: Sequence[BlobDownload]) -> dict[str, list[BlobDownload]]:
