@@ -207,3 +207,25 @@ def test_a_killed_eviction_blocks_no_download(
     # Its lock died with it: a download goes on, finds what is there and fetches the rest.
     got = wandb.Api().artifact(f"{project}/evicted:v0").download(root=str(tmp_path / "again"))
     assert tree(got) == files
+
+
+def test_staging_packs_count_and_old_ones_are_evicted_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = use_cache(monkeypatch, tmp_path / "cache")
+    src = tmp_path / "src"
+    for i in range(3):
+        write(src / f"f{i}.txt", f"small file {i}".encode() * 50)
+    art = wandb.Artifact("staged", type="dataset")
+    art.add_dir(str(src))  # small files: snapshotted into a staging pack
+    packs = [o for o in scan(c) if o.staging]
+    assert len(packs) == 1 and packs[0].size > 0
+    assert usage(c).bytes >= packs[0].size  # the quota sees the staged bytes
+    # A pack written to just now may be in use: kept even when the cache must shrink to 0.
+    evict(c, 0)
+    assert [o.path for o in scan(c) if o.staging] == [packs[0].path]
+    # An hour later it is the oldest thing in the cache, and goes whole.
+    os.utime(packs[0].path, ns=(1_000_000_000, 1_000_000_000))
+    done = evict(c, 0)
+    assert done is not None and not os.path.exists(packs[0].path)
+    assert [o for o in scan(c) if o.staging] == []

@@ -4,6 +4,12 @@
 
     <cache>/lease.lock     shared by every process relying on objects; exclusive to eviction
 
+Staging packs (``staging/packs/*.pack``, the snapshots of small added files) count towards the
+quota and are evicted whole, oldest first, but never one written to in the last
+``STAGING_GRACE`` seconds (a process may be appending to it, or about to log what it staged).
+A draft that names an evicted pack fails to log with "add the file again", never with other
+bytes; an unchanged file added later is simply read again.
+
 A process that relies on objects staying where they are — a download, from the moment it asks
 what the cache holds until every file is placed; an upload, while it reads cached snapshots —
 holds a *shared* ``flock`` on ``lease.lock`` for that time (:func:`lease`). Eviction deletes only
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +44,8 @@ except ImportError:  # pragma: no cover - Windows: one exclusive lock serves bot
     fcntl = None  # type: ignore[assignment]
 
 LEASE = "lease.lock"
+STAGING = Path("staging") / "packs"  # cairn.cache.staging
+STAGING_GRACE = 600.0
 
 
 def _lock_fd(root: Path) -> int:
@@ -96,7 +105,8 @@ class CachedObject:
     hexdigest: str
     path: str
     size: int
-    last_used_ns: int  # the access time
+    last_used_ns: int  # the access time (a staging pack: its last write)
+    staging: bool = False  # a staging pack of small files' snapshots, not one object
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +127,7 @@ class Eviction:
 
 def scan(cache: ObjectCache) -> list[CachedObject]:
     """Every object in the cache, least recently used first."""
-    out: list[CachedObject] = []
+    out: list[CachedObject] = _staging_packs(cache)
     try:
         fans = [e for e in os.scandir(cache.objects_root) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
@@ -138,6 +148,17 @@ def scan(cache: ObjectCache) -> list[CachedObject]:
             out.append(CachedObject(h, e.path, st.st_size, st.st_atime_ns))
     out.sort(key=lambda o: (o.last_used_ns, o.hexdigest))
     return out
+
+
+def _staging_packs(cache: ObjectCache) -> list[CachedObject]:
+    packs: list[CachedObject] = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(cache.root / STAGING) as it:
+        for e in it:
+            if e.name.endswith(".pack"):
+                with contextlib.suppress(FileNotFoundError):
+                    st = e.stat(follow_symlinks=False)
+                    packs.append(CachedObject(e.name, e.path, st.st_size, st.st_mtime_ns, True))
+    return packs
 
 
 def usage(cache: ObjectCache, objects: list[CachedObject] | None = None) -> Usage:
@@ -163,9 +184,12 @@ def evict(cache: ObjectCache, max_bytes: int, *, wait: bool = True) -> Eviction 
         objects = scan(cache)
         total = sum(o.size for o in objects)
         removed = freed = 0
+        recent = time.time_ns() - int(STAGING_GRACE * 1e9)
         for o in objects:
             if total <= max_bytes:
                 break
+            if o.staging and o.last_used_ns > recent:
+                continue  # may be in use: a process appending, or about to log it
             try:
                 os.unlink(o.path)
             except FileNotFoundError:
@@ -190,7 +214,7 @@ def enforce(cache: ObjectCache, max_bytes: int | None) -> Eviction | None:
 def verify(cache: ObjectCache) -> tuple[int, list[str]]:
     """Re-hash every object; delete those whose bytes no longer match their name (holding the
     cache alone, so no reader is using them). Returns (objects checked, digests deleted)."""
-    objects = scan(cache)
+    objects = [o for o in scan(cache) if not o.staging]  # packs' records check themselves
     bad = [o for o in objects if not _intact(o)]
     deleted = []
     if bad:
