@@ -18,6 +18,7 @@ from cairn.server.routes import (
     projects,
     registries,
     runs,
+    signed,
     ttl,
     versions,
     viewer,
@@ -44,6 +45,7 @@ MORE = {
     lineage: (),
     history: (),
     diff: (),
+    signed: (409, 502),
 }
 
 
