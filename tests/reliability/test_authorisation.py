@@ -120,6 +120,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/blobs/{digest}"): BLOB_READ,
     ("POST", "/api/v1/blobs/packs"): SIGNED_IN,
     ("POST", "/api/v1/blobs/read"): BLOB_READ,
+    # W&B's GraphQL API: signed in to run any document; each field asks the core as the caller.
+    ("POST", "/graphql"): SIGNED_IN,
 }
 
 CALLERS = [
@@ -407,6 +409,7 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", "/api/v1/blobs/downloads"): {"digests": [h.big]},
         ("POST", "/api/v1/blobs/missing"): {"digests": [_random_md5()]},
         ("POST", "/api/v1/blobs/read"): {"digests": [h.small]},
+        ("POST", "/graphql"): {"query": "{ serverInfo { features { name isEnabled } } }"},
     }
     body = bodies.get((method, template), {})
     if (method, template) == ("PUT", "/api/v1/blobs/{digest}"):

@@ -42,7 +42,9 @@ _SHOWN = 12  # characters of a key kept in clear, to tell keys apart in listings
 
 
 def new_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    # No "-": the W&B client takes what follows a key's first "-" as the secret and wants 40+
+    # characters of it, so a dash early in the random part would make it refuse the key.
+    return KEY_PREFIX + secrets.token_urlsafe(32).replace("-", "_")
 
 
 def hash_key(key: str) -> str:

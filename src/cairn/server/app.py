@@ -20,7 +20,7 @@ from cairn.server.config import ServerConfig
 from cairn.server.inputs import UrlText
 from cairn.server.limits import BodyLimit
 from cairn.server.request_id import RequestId
-from cairn.server.routes import api_router, health
+from cairn.server.routes import api_router, health, outside_router
 from cairn.server.state import ServerState
 from cairn.version import __version__
 
@@ -103,6 +103,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     # Any URL can meet the middleware's 408/413/422, health checks included.
     app.include_router(health.router, responses=errors.responses(408, 413, 422, 500))
     app.include_router(api_router())
+    app.include_router(outside_router())  # the W&B client's paths (cairn.server.graphql)
     app.add_middleware(
         BodyLimit,
         max_json=config.max_json_bytes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cairn.server.errors import responses
+from cairn.server.graphql import endpoint as graphql_endpoint
 from cairn.server.routes import (
     blobs,
     collections,
@@ -46,6 +47,19 @@ MORE = {
 }
 
 
+# Routes outside /api/v1, at the paths the W&B client uses: its GraphQL endpoint.
+OUTSIDE_API = {
+    graphql_endpoint: (409, 502),
+}
+
+
+def outside_router() -> APIRouter:
+    root = APIRouter(responses=responses(401, 408, 413, 422, 500))
+    for module, more in OUTSIDE_API.items():
+        root.include_router(module.router, responses=responses(*more))
+    return root
+
+
 def api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, responses=responses(*EVERY_ROUTE))
     for module, more in MORE.items():
@@ -53,4 +67,4 @@ def api_router() -> APIRouter:
     return api
 
 
-__all__ = ["API_PREFIX", "api_router", "health"]
+__all__ = ["API_PREFIX", "api_router", "health", "outside_router"]
