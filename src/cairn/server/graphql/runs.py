@@ -23,6 +23,7 @@ from cairn.core.service import Service
 from cairn.errors import RunNotFoundError, ValidationError
 from cairn.records import RunRecord, RunUpdate
 from cairn.server.graphql import ids
+from cairn.server.graphql.projects import project_node
 from cairn.server.graphql.context import context_of
 
 query = QueryType()
@@ -40,25 +41,9 @@ MAX_SAMPLES = 10_000
 
 
 # -- shapes -------------------------------------------------------------------------------------
-def project_node(entity: str, project: str) -> dict[str, Any]:
-    """A Project as this module returns it (``model(...)``, a run's ``project``)."""
-    key = f"{entity}/{project}"
-    return {
-        "id": ids.encode("Project", key),
-        "internalId": ids.encode("Project", key),
-        "name": project,
-        "entityName": entity,
-        "entity": {"id": ids.encode("Entity", entity), "name": entity, "isTeam": False},
-        "readOnly": False,
-    }
-
-
-def _project_names(obj: Any) -> tuple[str, str]:
-    """(entity, project) of a Project object, whichever module made it."""
-    if isinstance(obj, Mapping):
-        entity = obj.get("entityName") or (obj.get("entity") or {}).get("name")
-        return str(entity), str(obj["name"])
-    return str(obj.entity_name), str(obj.name)
+def _project_names(obj: Mapping[str, Any]) -> tuple[str, str]:
+    """(entity, project) of a Project node (:func:`~cairn.server.graphql.projects.project_node`)."""
+    return str(obj["entityName"]), str(obj["name"])
 
 
 def run_node(run: RunRecord) -> dict[str, Any]:
@@ -428,4 +413,4 @@ def resolve_create_run_files(
 
 
 BINDABLES = [query, mutation, project_type, run_type, organization_type]
-__all__ = ["BINDABLES", "project_node", "run_node"]
+__all__ = ["BINDABLES", "run_node"]
