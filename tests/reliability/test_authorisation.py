@@ -122,6 +122,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/blobs/read"): BLOB_READ,
     # W&B's GraphQL API: signed in to run any document; each field asks the core as the caller.
     ("POST", "/graphql"): SIGNED_IN,
+    # The W&B client's run stream: writes history and summary onto the run.
+    ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
 }
 
 CALLERS = [
@@ -409,6 +411,9 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", "/api/v1/blobs/downloads"): {"digests": [h.big]},
         ("POST", "/api/v1/blobs/missing"): {"digests": [_random_md5()]},
         ("POST", "/api/v1/blobs/read"): {"digests": [h.small]},
+        ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): {
+            "files": {"wandb-summary.json": {"offset": 0, "content": ['{"loss": 0.5}']}}
+        },
         ("POST", "/graphql"): {"query": "{ serverInfo { features { name isEnabled } } }"},
     }
     body = bodies.get((method, template), {})

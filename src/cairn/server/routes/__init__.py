@@ -10,6 +10,7 @@ from cairn.server.routes import (
     blobs,
     collections,
     diff,
+    file_stream,
     health,
     history,
     lineage,
@@ -52,6 +53,7 @@ MORE = {
 # Routes outside /api/v1, at the paths the W&B client uses: its GraphQL endpoint.
 OUTSIDE_API = {
     graphql_endpoint: (409, 502),
+    file_stream: (409,),
 }
 
 
