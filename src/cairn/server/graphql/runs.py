@@ -23,8 +23,8 @@ from cairn.core.service import Service
 from cairn.errors import RunNotFoundError, ValidationError
 from cairn.records import RunRecord, RunUpdate
 from cairn.server.graphql import ids
-from cairn.server.graphql.projects import project_node
 from cairn.server.graphql.context import context_of
+from cairn.server.graphql.projects import project_node
 
 query = QueryType()
 mutation = MutationType()
@@ -231,7 +231,11 @@ def resolve_history(
     if minStep is not None or maxStep is not None:
         # A page by step range (wandb-core's scan): the rows themselves, not a sample.
         return data.history_text(
-            run.entity, run.project, run.id, min_step=minStep or 0, max_step=maxStep,
+            run.entity,
+            run.project,
+            run.id,
+            min_step=minStep or 0,
+            max_step=maxStep,
             limit=max(limit, 1),
         )
     return _sample(_all_rows(data, run, 0, None), limit)
