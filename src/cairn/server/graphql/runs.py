@@ -53,8 +53,9 @@ def run_node(run: RunRecord) -> dict[str, Any]:
         "id": ids.encode("Run", run.path),
         "name": run.id,
         "displayName": run.name,
-        # The client int()s it and never sends it back: a stable number for the project.
-        "projectId": zlib.crc32(f"{run.entity}/{run.project}".encode()),
+        # The client int()s it and never sends it back: a stable number for the project, kept
+        # within GraphQL's Int (32 bits, signed).
+        "projectId": zlib.crc32(f"{run.entity}/{run.project}".encode()) & 0x7FFFFFFF,
         "project": project_node(run.entity, run.project),
         "tags": list(run.tags),
         "sweepName": None,
