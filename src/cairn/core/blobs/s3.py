@@ -1004,26 +1004,28 @@ class S3BlobStore:
                 self._client.copy(source, self.bucket, final)
 
     def presign_staged_put(
-        self, digest: str, tag: str, size: int, *, expires: int = 3600
+        self, digest: str, tag: str, size: int | None, *, expires: int = 3600
     ) -> PresignedRequest:
         """Like :meth:`presign_put`, but to a staging key of its own under ``tag``.
 
         The store checks the signed ``Content-MD5``, so an object there holds the blob's bytes;
         and only whoever was handed this URL can have put it. :meth:`take_staged` with the same
-        ``tag`` then finds it: proof that the bearer of ``tag`` uploaded the bytes.
+        ``tag`` then finds it: proof that the bearer of ``tag`` uploaded the bytes. ``size``
+        None leaves the length unsigned (the W&B client announces no sizes; the MD5 still
+        fixes the bytes).
 
         Raises:
             ValidationError: a bad digest or tag, or a negative size.
         """
-        if not tag.isalnum() or size < 0:
+        if not tag.isalnum() or (size is not None and size < 0):
             raise ValidationError(f"bad staging tag {tag!r} or size {size}")
         key = self._staging_key(_check(digest), f"{tag}-{uuid.uuid4().hex}")
-        headers = {"Content-MD5": hex_to_b64(digest), "Content-Length": str(size)}
-        url = self._presign(
-            "put_object",
-            {"Key": key, "ContentMD5": headers["Content-MD5"], "ContentLength": size},
-            expires,
-        )
+        headers = {"Content-MD5": hex_to_b64(digest)}
+        params: dict[str, Any] = {"Key": key, "ContentMD5": headers["Content-MD5"]}
+        if size is not None:
+            headers["Content-Length"] = str(size)
+            params["ContentLength"] = size
+        url = self._presign("put_object", params, expires)
         return PresignedRequest("PUT", url, headers, expires)
 
     def take_staged(self, digest: str, tag: str, *, publish: bool) -> int | None:

@@ -22,7 +22,7 @@ from typing import Any
 from ariadne import load_schema_from_path, make_executable_schema
 from graphql import GraphQLSchema
 
-from cairn.server.graphql import projects, runs, scalars, viewer
+from cairn.server.graphql import artifact_reads, artifact_saves, projects, runs, scalars, viewer
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
@@ -30,6 +30,8 @@ MODULES: list[ModuleType] = [
     scalars,
     viewer,
     projects,
+    artifact_saves,
+    artifact_reads,
     runs,
 ]
 

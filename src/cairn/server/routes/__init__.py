@@ -19,6 +19,7 @@ from cairn.server.routes import (
     projects,
     registries,
     runs,
+    signed,
     ttl,
     versions,
     viewer,
@@ -45,6 +46,7 @@ MORE = {
     lineage: (),
     history: (),
     diff: (),
+    signed: (409, 502),
 }
 
 
