@@ -179,3 +179,25 @@ def test_login_with_the_cli_then_use_the_saved_key(wandb_client: WandbClient) ->
         WANDB_BASE_URL="",
     ).result
     assert got == wandb_client.entity
+
+
+def test_run_files_are_kept_with_the_run(wandb_client: WandbClient, tmp_path: Any) -> None:
+    from cairn.core import run_files
+    from cairn.core.access import Principal
+    from cairn.core.blobs.local import LocalBlobStore
+    from cairn.core.db.engine import Database
+    from cairn.core.service import Service
+
+    made = _log_five(wandb_client)
+    db = Database(wandb_client.server.db_url)
+    try:
+        # The server's own database, read as an admin (the bytes are in the rows, not a store).
+        svc = Service(db, LocalBlobStore(tmp_path), Principal(name="root", is_superuser=True))
+        names = {f.name for f in run_files.list_files(svc, wandb_client.entity, "p", made["id"])}
+        config = run_files.read(svc, wandb_client.entity, "p", made["id"], "config.yaml")
+        summary = run_files.read(svc, wandb_client.entity, "p", made["id"], "wandb-summary.json")
+    finally:
+        db.dispose()
+    assert {"config.yaml", "wandb-summary.json"} <= names
+    assert b"lr" in config and b"layers" in config
+    assert b'"best": 1' in summary or b'"best":1' in summary

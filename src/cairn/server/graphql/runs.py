@@ -17,11 +17,13 @@ from typing import Any
 from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from cairn.core import run_stream
+from cairn.core import run_files, run_stream
 from cairn.core.run_data import RunData
 from cairn.core.service import Service
+from cairn.core.signed_urls import PUT
 from cairn.errors import RunNotFoundError, ValidationError
 from cairn.records import RunRecord, RunUpdate
+from cairn.server import transfer_urls
 from cairn.server.graphql import ids
 from cairn.server.graphql.projects import project_node
 from cairn.server.graphql.context import context_of
@@ -400,16 +402,26 @@ def resolve_upsert_bucket(
 def resolve_create_run_files(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
 ) -> dict[str, Any]:
+    """Where to PUT each run file: a URL of ours whose grant names the run and the file."""
     ctx = context_of(info)
     entity, project, name = input["entityName"], input["projectName"], input["runName"]
+    files = [run_files.check_name(f) for f in input["files"]]
+    # Readers get URLs too; the PUT is checked as the grant's account, which must be allowed to write.
     run = ctx.service.get_run(entity, project, name)
-    from cairn.server.graphql import run_files
-
-    urls = run_files.upload_urls(ctx, run, list(input["files"]))
+    signer = transfer_urls.signer(ctx.state)
+    expires = ctx.state.config.presign_expires
+    who = ctx.principal.name
     return {
         "runID": ids.encode("Run", run.path),
         "uploadHeaders": [],
-        "files": [{"name": f, "uploadUrl": urls.get(f)} for f in input["files"]],
+        "files": [
+            {
+                "name": f,
+                "uploadUrl": f"{ctx.base_url}/files/signed/"
+                + signer.sign(PUT, who, run.path, expires, **{run_files.GRANT_FIELD: f}),
+            }
+            for f in files
+        ],
     }
 
 
