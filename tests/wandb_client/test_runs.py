@@ -100,14 +100,16 @@ def test_the_entity_defaults_to_the_keys_user(wandb_client: WandbClient) -> None
 
 
 def test_a_run_resumes_with_its_history(wandb_client: WandbClient) -> None:
-    script = """
+    script = f"""
         import wandb
-        run = wandb.init(project="p", entity={entity!r}, id="resumable1", resume="allow")
+        run = wandb.init(
+            project="p", entity={wandb_client.entity!r}, id="resumable1", resume="allow"
+        )
         for i in range(3):
             run.log({{"loss": float(i)}})
         emit({{"resumed": run.resumed, "step": run.step}})
         run.finish()
-        """.format(entity=wandb_client.entity)
+        """
     first = wandb_client.run(script).result
     second = wandb_client.run(script).result
     assert first["resumed"] is False and second["resumed"] is True
@@ -159,8 +161,14 @@ def test_login_with_the_cli_then_use_the_saved_key(wandb_client: WandbClient) ->
     env = wandb_client.env()
     wandb_bin = wandb_client.python.parent / "wandb"
     done = subprocess.run(
-        [str(wandb_bin), "login", "--host", wandb_client.server.url, "--relogin",
-         wandb_client.api_key],
+        [
+            str(wandb_bin),
+            "login",
+            "--host",
+            wandb_client.server.url,
+            "--relogin",
+            wandb_client.api_key,
+        ],
         env={k: v for k, v in env.items() if k not in ("WANDB_API_KEY", "WANDB_BASE_URL")},
         capture_output=True,
         text=True,

@@ -25,8 +25,8 @@ from cairn.errors import RunNotFoundError, ValidationError
 from cairn.records import RunRecord, RunUpdate
 from cairn.server import transfer_urls
 from cairn.server.graphql import ids
-from cairn.server.graphql.projects import project_node
 from cairn.server.graphql.context import context_of
+from cairn.server.graphql.projects import project_node
 
 query = QueryType()
 mutation = MutationType()
@@ -83,8 +83,9 @@ def run_node(run: RunRecord) -> dict[str, Any]:
 
 def _record(obj: Any, info: GraphQLResolveInfo) -> RunRecord:
     """The run a Run object stands for (another module's Run carries only its names)."""
-    if isinstance(obj, Mapping) and isinstance(obj.get("record"), RunRecord):
-        return obj["record"]
+    record = obj.get("record") if isinstance(obj, Mapping) else None
+    if isinstance(record, RunRecord):
+        return record
     entity, project = _project_names(obj["project"])
     return context_of(info).service.get_run(entity, project, obj["name"])
 
@@ -234,7 +235,11 @@ def resolve_history(
     if minStep is not None or maxStep is not None:
         # A page by step range (wandb-core's scan): the rows themselves, not a sample.
         return data.history_text(
-            run.entity, run.project, run.id, min_step=minStep or 0, max_step=maxStep,
+            run.entity,
+            run.project,
+            run.id,
+            min_step=minStep or 0,
+            max_step=maxStep,
             limit=max(limit, 1),
         )
     return _sample(_all_rows(data, run, 0, None), limit)
@@ -406,7 +411,8 @@ def resolve_create_run_files(
     ctx = context_of(info)
     entity, project, name = input["entityName"], input["projectName"], input["runName"]
     files = [run_files.check_name(f) for f in input["files"]]
-    # Readers get URLs too; the PUT is checked as the grant's account, which must be allowed to write.
+    # A reader gets URLs too: each PUT is checked as the grant's account, which must be
+    # allowed to write to the project.
     run = ctx.service.get_run(entity, project, name)
     signer = transfer_urls.signer(ctx.state)
     expires = ctx.state.config.presign_expires
