@@ -49,6 +49,7 @@ ENTITY_READ = "entity-read"  # any role in the project's entity
 ENTITY_ADMIN = "entity-admin"  # the entity's admin
 BLOB_READ = "blob-read"  # read a blob that only a version of the project holds
 FILTERED = "filtered"  # signed in; the answer names the project's thing only to its readers
+GRANT = "grant"  # a signed URL: its grant decides, not the key (cairn.core.signed_urls)
 
 # Routes the framework serves for documentation, outside the API.
 DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
@@ -122,6 +123,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/blobs/read"): BLOB_READ,
     # W&B's GraphQL API: signed in to run any document; each field asks the core as the caller.
     ("POST", "/graphql"): SIGNED_IN,
+    ("GET", "/api/v1/blobs/signed/{token}"): GRANT,
+    ("GET", "/api/v1/blobs/signed/{token}/{name}"): GRANT,
+    ("PUT", "/api/v1/blobs/signed/{token}"): GRANT,
     # The W&B client's run stream: writes history and summary onto the run.
     ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
     # A run file's upload URL: the grant in it is the credential (made out to an admin here).
@@ -315,7 +319,7 @@ def role(caller: str, entity: str) -> str | None:
 def expected(route: tuple[str, str], caller: str, entity: str) -> int | str:
     """ "ok" (any 2xx) or the one status this cell must answer."""
     need = ROUTES[route]
-    if need == PUBLIC:
+    if need in (PUBLIC, GRANT):
         return "ok"
     if caller in NOT_SIGNED_IN:
         return 401
@@ -419,7 +423,19 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", "/graphql"): {"query": "{ serverInfo { features { name isEnabled } } }"},
     }
     body = bodies.get((method, template), {})
-    if (method, template) == ("PUT", "/api/v1/blobs/{digest}"):
+    if template.startswith("/api/v1/blobs/signed/"):
+        from cairn.core.signed_urls import GET, PUT
+        from cairn.server.transfer_urls import signer
+
+        sign = signer(world.server.state)
+        values["name"] = "file.bin"
+        if method == "PUT":  # fresh bytes, granted to the admin (whose upload it records)
+            data = secrets.token_bytes(32)
+            values["token"] = sign.sign(PUT, "root", hashlib.md5(data).hexdigest(), 60)
+            kwargs["content"] = data
+        else:
+            values["token"] = sign.sign(GET, "root", h.big, 60)
+    elif (method, template) == ("PUT", "/api/v1/blobs/{digest}"):
         data = secrets.token_bytes(32)
         values["digest"] = hashlib.md5(data).hexdigest()
         kwargs["content"] = data

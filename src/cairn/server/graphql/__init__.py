@@ -22,7 +22,15 @@ from typing import Any
 from ariadne import load_schema_from_path, make_executable_schema
 from graphql import GraphQLSchema
 
-from cairn.server.graphql import artifact_reads, artifact_saves, projects, runs, scalars, viewer
+from cairn.server.graphql import (
+    artifact_edits,
+    artifact_reads,
+    artifact_saves,
+    projects,
+    runs,
+    scalars,
+    viewer,
+)
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 
@@ -32,6 +40,7 @@ MODULES: list[ModuleType] = [
     projects,
     artifact_saves,
     artifact_reads,
+    artifact_edits,
     runs,
 ]
 

@@ -117,9 +117,9 @@ def resolve_create_manifest(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
 ) -> dict[str, Any]:
     version_id = drafts.version_of(input["artifactID"])
-    return _manifest_payload(
-        context_of(info), version_id, input.get("digest"), bool(input.get("includeUpload"))
-    )
+    # includeUpload is the document's variable for @include, not an input field: a digest
+    # ("" before the files are known) is what says an upload follows.
+    return _manifest_payload(context_of(info), version_id, input.get("digest"), True)
 
 
 @mutation.field("updateArtifactManifest")
