@@ -128,8 +128,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/blobs/signed/{token}"): GRANT,
     # The W&B client's run stream: writes history and summary onto the run.
     ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
-    # A run file's upload URL: the grant in it is the credential (made out to an admin here).
-    ("PUT", "/files/signed/{token}"): PUBLIC,
+    # A run file's upload URL (CreateRunFiles): the grant decides, made out to the admin here.
+    ("PUT", "/files/signed/{token}"): GRANT,
 }
 
 CALLERS = [
