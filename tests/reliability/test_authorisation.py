@@ -128,6 +128,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/blobs/signed/{token}"): GRANT,
     # The W&B client's run stream: writes history and summary onto the run.
     ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
+    # A run file's upload URL (CreateRunFiles): the grant decides, made out to the admin here.
+    ("PUT", "/files/signed/{token}"): GRANT,
 }
 
 CALLERS = [
@@ -437,6 +439,16 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         data = secrets.token_bytes(32)
         values["digest"] = hashlib.md5(data).hexdigest()
         kwargs["content"] = data
+    elif (method, template) == ("PUT", "/files/signed/{token}"):
+        from cairn.core.signed_urls import PUT
+        from cairn.server import transfer_urls
+
+        target = f"{h.entity}/{h.project}/{h.run_id}"
+        grant = transfer_urls.signer(world.server.state).sign(
+            PUT, USER_OF["admin"], target, 600, run_file="matrix.txt"
+        )
+        values["token"] = grant
+        kwargs["content"] = b"a run file"
     elif (method, template) == ("POST", "/api/v1/blobs/packs"):
         kwargs["content"] = b""  # an empty stream: refused as such, after authentication
     elif (method, template) == ("GET", "/api/v1/registries"):

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 from sqlalchemy import select
 
 from cairn.core.db import models as m
-from cairn.errors import LimitExceededError, NotFoundError, ValidationError
+from cairn.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from cairn.validation import text_problem
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 MAX_BYTES = 64 * 1024 * 1024
 MAX_NAME_LEN = 512
 CHUNK = 1 << 20
+# In a signed upload URL's grant (cairn.core.signed_urls), the field naming the run file: what
+# tells a run file's grant from a blob's. Its target is the run's ``entity/project/run_id``.
+GRANT_FIELD = "run_file"
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,14 @@ def save(
         RunNotFoundError: no such run (or the caller may not read it).
         PermissionDeniedError: the caller may not write to the project.
         ValidationError: a bad name.
-        LimitExceededError: more than :data:`MAX_BYTES`.
+        PayloadTooLargeError: more than :data:`MAX_BYTES`.
     """
     check_name(name)
     md5, chunks, size = hashlib.md5(), [], 0
     while chunk := stream.read(CHUNK):
         size += len(chunk)
         if size > MAX_BYTES:
-            raise LimitExceededError(f"run file {name!r} is over {MAX_BYTES} bytes")
+            raise PayloadTooLargeError(f"run file {name!r} is over {MAX_BYTES} bytes")
         md5.update(chunk)
         chunks.append(chunk)
     with service.db.write() as s:

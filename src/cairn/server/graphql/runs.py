@@ -17,11 +17,13 @@ from typing import Any
 from ariadne import MutationType, ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from cairn.core import run_stream
+from cairn.core import run_files, run_stream
 from cairn.core.run_data import RunData
 from cairn.core.service import Service
+from cairn.core.signed_urls import PUT
 from cairn.errors import RunNotFoundError, ValidationError
 from cairn.records import RunRecord, RunUpdate
+from cairn.server import transfer_urls
 from cairn.server.graphql import ids
 from cairn.server.graphql.context import context_of
 from cairn.server.graphql.projects import project_node
@@ -53,8 +55,9 @@ def run_node(run: RunRecord) -> dict[str, Any]:
         "id": ids.encode("Run", run.path),
         "name": run.id,
         "displayName": run.name,
-        # The client int()s it and never sends it back: a stable number for the project.
-        "projectId": zlib.crc32(f"{run.entity}/{run.project}".encode()),
+        # The client int()s it and never sends it back: a stable number for the project, kept
+        # within GraphQL's Int (32 bits, signed).
+        "projectId": zlib.crc32(f"{run.entity}/{run.project}".encode()) & 0x7FFFFFFF,
         "project": project_node(run.entity, run.project),
         "tags": list(run.tags),
         "sweepName": None,
@@ -80,8 +83,9 @@ def run_node(run: RunRecord) -> dict[str, Any]:
 
 def _record(obj: Any, info: GraphQLResolveInfo) -> RunRecord:
     """The run a Run object stands for (another module's Run carries only its names)."""
-    if isinstance(obj, Mapping) and isinstance(obj.get("record"), RunRecord):
-        return obj["record"]
+    record = obj.get("record") if isinstance(obj, Mapping) else None
+    if isinstance(record, RunRecord):
+        return record
     entity, project = _project_names(obj["project"])
     return context_of(info).service.get_run(entity, project, obj["name"])
 
@@ -403,16 +407,27 @@ def resolve_upsert_bucket(
 def resolve_create_run_files(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
 ) -> dict[str, Any]:
+    """Where to PUT each run file: a URL of ours whose grant names the run and the file."""
     ctx = context_of(info)
     entity, project, name = input["entityName"], input["projectName"], input["runName"]
+    files = [run_files.check_name(f) for f in input["files"]]
+    # A reader gets URLs too: each PUT is checked as the grant's account, which must be
+    # allowed to write to the project.
     run = ctx.service.get_run(entity, project, name)
-    from cairn.server.graphql import run_files
-
-    urls = run_files.upload_urls(ctx, run, list(input["files"]))
+    signer = transfer_urls.signer(ctx.state)
+    expires = ctx.state.config.presign_expires
+    who = ctx.principal.name
     return {
         "runID": ids.encode("Run", run.path),
         "uploadHeaders": [],
-        "files": [{"name": f, "uploadUrl": urls.get(f)} for f in input["files"]],
+        "files": [
+            {
+                "name": f,
+                "uploadUrl": f"{ctx.base_url}/files/signed/"
+                + signer.sign(PUT, who, run.path, expires, **{run_files.GRANT_FIELD: f}),
+            }
+            for f in files
+        ],
     }
 
 
