@@ -31,7 +31,8 @@ from cairn.errors import PermissionDeniedError
 GET = "get"
 PUT = "put"
 MANIFEST = "manifest"
-ACTIONS = (GET, PUT, MANIFEST)
+MULTIPART = "multipart"  # complete one multipart upload (an S3 upload id, bound to its account)
+ACTIONS = (GET, PUT, MANIFEST, MULTIPART)
 
 
 @dataclass(frozen=True)

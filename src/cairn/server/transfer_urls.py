@@ -7,6 +7,10 @@
 * Downloads: a blob stored as an object of its own on S3 is a presigned GET; a blob on a
   folder store, or inside a pack (no single object to presign), is
   ``GET /api/v1/blobs/signed/<grant>/<name>`` served here, with ``Range`` support.
+* Large files (the client splits those of 2 GiB or more into parts): on S3, a multipart
+  upload with a presigned PUT per part, each part's MD5 signed in; its id reaches the client
+  inside a grant made out to the caller, so only they can complete it (and so come to hold
+  the blob). On a folder store, one signed PUT of the whole file.
 * A pending version's manifest: ``PUT /api/v1/blobs/signed/<grant>`` with a ``manifest``
   grant (always ours: the server reads it into the version's entries).
 
@@ -20,7 +24,8 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from cairn.core.access import Principal
-from cairn.core.signed_urls import GET, MANIFEST, PUT, UrlSigner
+from cairn.core.signed_urls import GET, MANIFEST, MULTIPART, PUT, UrlSigner
+from cairn.errors import PermissionDeniedError
 from cairn.manifest.digest import hex_to_b64
 from cairn.server import multipart
 from cairn.server.state import ServerState
@@ -78,3 +83,55 @@ def downloads(
         else:
             out[digest] = _signed(base_url, sign.sign(GET, who.name, digest, expires), name)
     return out
+
+
+# A multipart upload may take a day on a slow link; its part URLs last presign_expires.
+MULTIPART_SECONDS = 24 * 3600
+
+
+def multipart_upload(
+    state: ServerState, who: Principal, digest: str, parts: Sequence[tuple[int, str]]
+) -> dict[str, object] | None:
+    """W&B's ``uploadMultipartUrls`` for blob ``digest`` in ``parts`` ``(number, hex MD5)``,
+    or None where the store has no multipart uploads (then one PUT of the whole)."""
+    if not state.presigned:
+        return None
+    store, expires = state.s3, state.config.presign_expires
+    upload_id = store.create_multipart(digest)
+    token = signer(state).sign(MULTIPART, who.name, digest, MULTIPART_SECONDS, upload=upload_id)
+    return {
+        "uploadID": token,
+        "uploadUrlParts": [
+            {
+                "partNumber": number,
+                "uploadUrl": store.presign_part(
+                    digest, upload_id, number, hex_to_b64(md5), expires=expires
+                ).url,
+            }
+            for number, md5 in parts
+        ],
+    }
+
+
+def complete_multipart(state: ServerState, who: Principal, digest: str, upload: str) -> int:
+    """Assemble the caller's multipart upload of ``digest``, verify its MD5, admit the blob and
+    record that the caller holds it; returns its size.
+
+    Raises:
+        PermissionDeniedError: ``upload`` is not a live upload of this blob by the caller.
+        DigestMismatchError: the parts do not hash to ``digest`` (nothing is stored).
+    """
+    grant = signer(state).verify(upload, MULTIPART)
+    if grant.account != who.name or grant.target != digest:
+        raise PermissionDeniedError("this upload is not yours, or not of this blob")
+    svc = state.service.bind(who)
+    publish = not svc.stored_blobs([digest])  # stored already: the upload only proves possession
+    size = int(state.s3.complete_multipart(digest, str(grant.extra["upload"]), publish=publish))
+    svc.record_blobs([(digest, size)])
+    return size
+
+
+def abort_multipart(state: ServerState, who: Principal, digest: str, upload: str) -> None:
+    grant = signer(state).verify(upload, MULTIPART)
+    if grant.account == who.name and grant.target == digest:
+        state.s3.abort_multipart(digest, str(grant.extra["upload"]))

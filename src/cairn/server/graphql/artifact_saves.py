@@ -142,8 +142,17 @@ def resolve_create_files(
     missing = set(ctx.service.missing_blobs(list(dict.fromkeys(digests))))
     edges = []
     for spec, digest in zip(specs, digests, strict=True):
-        url, headers = (None, [])
-        if digest in missing:
+        url, headers, parts = None, [], None
+        if digest in missing and spec.get("uploadPartsInput"):
+            parts = transfer_urls.multipart_upload(
+                ctx.state,
+                ctx.principal,
+                digest,
+                [(int(p["partNumber"]), str(p["hexMD5"])) for p in spec["uploadPartsInput"]],
+            )
+        if parts is not None:
+            url = parts["uploadUrlParts"][0]["uploadUrl"]  # type: ignore[index]
+        elif digest in missing:
             url, headers = transfer_urls.upload(ctx.state, ctx.principal, digest, ctx.base_url)
         version_id = drafts.version_of(spec["artifactID"])
         edges.append(
@@ -155,13 +164,26 @@ def resolve_create_files(
                     "storagePath": digest,
                     "uploadUrl": url,
                     "uploadHeaders": headers,
-                    "uploadMultipartUrls": None,
+                    "uploadMultipartUrls": parts,
                     # Its birthArtifactID in the manifest: the version being made.
                     "artifact": {"id": ids.encode(drafts.ARTIFACT, version_id)},
                 }
             }
         )
     return {"files": {"edges": edges, "pageInfo": {"hasNextPage": False}}}
+
+
+@mutation.field("completeMultipartUploadArtifact")
+def resolve_complete_multipart(
+    _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
+) -> dict[str, Any]:
+    ctx = context_of(info)
+    digest, upload = input["storagePath"], input["uploadID"]
+    if input["completeMultipartAction"] == "Abort":
+        transfer_urls.abort_multipart(ctx.state, ctx.principal, digest, upload)
+    else:
+        transfer_urls.complete_multipart(ctx.state, ctx.principal, digest, upload)
+    return {"digest": digest}
 
 
 @mutation.field("commitArtifact")
