@@ -50,7 +50,7 @@ def _ensure_venv(venv: Path) -> Path:
     python = _venv_python(venv)
     if python.exists():
         check = subprocess.run(
-            [str(python), "-c", "import wandb; print(wandb.__version__)"],
+            [str(python), "-c", "import boto3, wandb; print(wandb.__version__)"],
             capture_output=True,
             text=True,
             check=False,
@@ -67,6 +67,7 @@ def _ensure_venv(venv: Path) -> Path:
             "-q",
             "--disable-pip-version-check",
             f"wandb=={WANDB_VERSION}",
+            "boto3",  # for the client's s3:// references
         ],
         capture_output=True,
         text=True,

@@ -240,3 +240,42 @@ def test_link_to_a_portfolio_and_the_model_registry(
     assert got["port_digest"] == got["src_digest"] == got["reg_digest"]
     assert got["port_source"] == f"{e}/p/mymodel:v0"
     assert got["after_unlink"] == "gone"
+
+
+def test_s3_references_resolve_through_the_store(
+    wandb_client: WandbClient, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import boto3
+
+    from tests import backends
+
+    s3 = backends.seaweed(request)
+    bucket = s3.new_bucket()
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint_url,
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key,
+        region_name="us-east-1",
+    )
+    client.put_object(Bucket=bucket, Key="data/obj.txt", Body=b"in a bucket\n")
+    e = wandb_client.entity
+    script = f"""
+    import os, wandb
+    with wandb.init(entity={e!r}, project="p") as run:
+        art = wandb.Artifact("s3refs", type="dataset")
+        art.add_reference("s3://{bucket}/data/obj.txt")
+        run.log_artifact(art).wait()
+    got = wandb.Api().artifact({e!r} + "/p/s3refs:latest")
+    root = got.download(root={str(tmp_path / "dl")!r})
+    emit({{"refs": {{k: v.ref for k, v in got.manifest.entries.items()}},
+           "text": open(os.path.join(root, "obj.txt")).read()}})
+    """
+    got = wandb_client.run(
+        script,
+        AWS_ACCESS_KEY_ID=s3.access_key,
+        AWS_SECRET_ACCESS_KEY=s3.secret_key,
+        AWS_S3_ENDPOINT_URL=s3.endpoint_url,
+        AWS_REGION="us-east-1",
+    ).result
+    assert got == {"refs": {"obj.txt": f"s3://{bucket}/data/obj.txt"}, "text": "in a bucket\n"}
