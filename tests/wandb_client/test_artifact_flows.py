@@ -227,6 +227,9 @@ def test_link_to_a_portfolio_and_the_model_registry(
         "reg_digest": reg.digest, "port_source": port.source_qualified_name,
         "links": sorted(a.qualified_name for a in src.linked_artifacts),
     }}
+    reg2 = src.link("wandb-registry-model/Second")
+    out["registry_path"] = reg2.qualified_name
+    out["links_after"] = sorted(a.qualified_name for a in src.linked_artifacts)
     port.unlink()
     try:
         wandb.Api().artifact({e!r} + "/uncategorized/my-portfolio:production")
@@ -240,6 +243,12 @@ def test_link_to_a_portfolio_and_the_model_registry(
     assert got["port_digest"] == got["src_digest"] == got["reg_digest"]
     assert got["port_source"] == f"{e}/p/mymodel:v0"
     assert got["after_unlink"] == "gone"
+    # Cairn has no organisations: a registry path stays in the entity it was linked from.
+    assert got["registry_path"] == f"{e}/wandb-registry-model/Second:v0"
+    assert got["links"] == [
+        f"{e}/uncategorized/my-portfolio:v0",
+        f"{e}/wandb-registry-model/MyModel:v0",
+    ]
 
 
 def test_s3_references_resolve_through_the_store(
@@ -279,3 +288,31 @@ def test_s3_references_resolve_through_the_store(
         AWS_REGION="us-east-1",
     ).result
     assert got == {"refs": {"obj.txt": f"s3://{bucket}/data/obj.txt"}, "text": "in a bucket\n"}
+
+
+def test_listings_of_types_collections_and_aliases(wandb_client: WandbClient) -> None:
+    e = wandb_client.entity
+    script = f"""
+    import wandb
+    with wandb.init(entity={e!r}, project="p") as run:
+        for name, kind in (("listed-a", "dataset"), ("listed-b", "dataset"), ("listed-m", "model")):
+            art = wandb.Artifact(name, type=kind)
+            with art.new_file("x.txt") as f:
+                f.write(name)
+            run.log_artifact(art, aliases=["one"]).wait()
+    api = wandb.Api()
+    coll = api.artifact_collection("dataset", {e!r} + "/p/listed-a")
+    emit({{
+        "types": sorted(t.name for t in api.artifact_types({e!r} + "/p")),
+        "collections": sorted(c.name for c in api.artifact_collections({e!r} + "/p", "dataset")),
+        "coll": [coll.name, coll.type], "aliases": sorted(coll.aliases),
+        "versions": [a.version for a in coll.artifacts()],
+        "read_only": api.project("p", {e!r}).__dict__.get("_attrs", {{}}).get("readOnly"),
+    }})
+    """
+    got = wandb_client.run(script).result
+    assert got["types"] == ["dataset", "model"]
+    assert got["collections"] == ["listed-a", "listed-b"]
+    assert got["coll"] == ["listed-a", "dataset"]
+    assert got["aliases"] == ["latest", "one"]
+    assert got["versions"] == ["v0"]

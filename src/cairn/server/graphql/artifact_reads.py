@@ -160,14 +160,21 @@ def resolve_project_collections(
     return _collections(context_of(info), obj["entityName"], obj["name"], None, after, first)
 
 
+def _types(ctx: Context, entity: str, proj: str) -> dict[str, dict[str, Any]]:
+    """The project's artifact types (those of its collections), each made when its first
+    collection was."""
+    colls = _or_none(lambda: ctx.service.list_collections(entity, proj)) or []
+    out: dict[str, dict[str, Any]] = {}
+    for c in sorted(colls, key=lambda c: c.created_at):
+        out.setdefault(c.type, type_node(entity, proj, c.type) | {"createdAt": c.created_at})
+    return out
+
+
 @project.field("artifactType")
 def resolve_project_type(
     obj: dict[str, Any], info: GraphQLResolveInfo, name: str
 ) -> dict[str, Any] | None:
-    types = _or_none(lambda: context_of(info).service.list_types(obj["entityName"], obj["name"]))
-    if not types or name not in {t.name for t in types}:
-        return None
-    return type_node(obj["entityName"], obj["name"], name)
+    return _types(context_of(info), obj["entityName"], obj["name"]).get(name)
 
 
 @project.field("artifactTypes")
@@ -177,14 +184,12 @@ def resolve_project_types(
     after: str | None = None,
     first: int | None = None,
 ) -> dict[str, Any]:
-    types = _or_none(lambda: context_of(info).service.list_types(obj["entityName"], obj["name"]))
-    names = sorted(t.name for t in types or [])
-    if after is not None:
-        names = [n for n in names if n > after]
+    types = _types(context_of(info), obj["entityName"], obj["name"])
+    names = sorted(n for n in types if after is None or n > after)
     limit = _page(first)
     page = names[:limit]
     return {
-        "edges": [{"node": type_node(obj["entityName"], obj["name"], n)} for n in page],
+        "edges": [{"node": types[n]} for n in page],
         "pageInfo": {
             "endCursor": page[-1] if page else None,
             "hasNextPage": len(names) > limit,
