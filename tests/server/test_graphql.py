@@ -329,3 +329,9 @@ def test_a_large_file_goes_up_in_parts_on_s3(make: Callable[..., Server], s3: An
         )
         == []
     )
+
+
+def test_is_project_read_only_follows_the_callers_role(server: Server) -> None:
+    query = "query IsProjectReadOnly($e: String!, $p: String!) { project(entityName: $e, name: $p) { readOnly } }"
+    assert gql(server, "alice", query, e="alice", p="p")["data"]["project"]["readOnly"] is False
+    assert gql(server, "bob", query, e="alice", p="p")["data"]["project"]["readOnly"] is True

@@ -11,7 +11,8 @@ from typing import Any
 from ariadne import ObjectType, QueryType
 from graphql import GraphQLResolveInfo
 
-from cairn.core import registries
+from cairn.core import permissions, registries
+from cairn.core.access import WRITE
 from cairn.server.graphql import ids
 from cairn.server.graphql.context import context_of
 from cairn.server.graphql.viewer import entity_node
@@ -40,6 +41,14 @@ def resolve_project(
 def resolve_project_entity(obj: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
     name = obj["entityName"]
     return entity_node(name, team=name != context_of(info).principal.name)
+
+
+@project.field("readOnly")
+def resolve_read_only(obj: dict[str, Any], info: GraphQLResolveInfo) -> bool:
+    """``IsProjectReadOnly``: whether the caller may not log into it (the core's rule; writing
+    depends on the caller's role in the entity, not on the project's visibility)."""
+    who = context_of(info).principal
+    return not permissions.allowed_in(who, obj["entityName"], "private", WRITE)
 
 
 BINDABLES = [query, project]
