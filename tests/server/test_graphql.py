@@ -263,7 +263,7 @@ def test_signed_urls_refuse_forged_expired_and_misused_grants(server: Server) ->
     put = sign.sign(PUT, "alice", digest, 60)
     assert raw.put(f"/api/v1/blobs/signed/{put}", content=b"other bytes").status_code == 422
     assert raw.put(f"/api/v1/blobs/signed/{put}", content=data).status_code == 200
-    claims, mac = put.split(".")
+    _claims, mac = put.split(".")
     forged = sign.sign(PUT, "alice", hashlib.md5(b"x").hexdigest(), 60).split(".")[0] + "." + mac
     assert raw.put(f"/api/v1/blobs/signed/{forged}", content=b"x").status_code == 403
     assert raw.get(f"/api/v1/blobs/signed/{put}").status_code == 403  # a PUT grant is not a GET
@@ -275,8 +275,8 @@ def test_signed_urls_refuse_forged_expired_and_misused_grants(server: Server) ->
     assert raw.get(f"/api/v1/blobs/signed/{ok}/name.bin").content == data
 
 
-MULTIPART_FILES = """mutation ($input: CreateArtifactFilesInput!) { createArtifactFiles(input: $input) {
-    files { edges { node { storagePath uploadUrl
+MULTIPART_FILES = """mutation ($input: CreateArtifactFilesInput!) {
+  createArtifactFiles(input: $input) { files { edges { node { storagePath uploadUrl
       uploadMultipartUrls { uploadID uploadUrlParts { partNumber uploadUrl } } } } } } }"""
 COMPLETE = """mutation ($input: CompleteMultipartUploadArtifactInput!) {
     completeMultipartUploadArtifact(input: $input) { digest } }"""
@@ -332,6 +332,7 @@ def test_a_large_file_goes_up_in_parts_on_s3(make: Callable[..., Server], s3: An
 
 
 def test_is_project_read_only_follows_the_callers_role(server: Server) -> None:
-    query = "query IsProjectReadOnly($e: String!, $p: String!) { project(entityName: $e, name: $p) { readOnly } }"
+    query = """query IsProjectReadOnly($e: String!, $p: String!) {
+        project(entityName: $e, name: $p) { readOnly } }"""
     assert gql(server, "alice", query, e="alice", p="p")["data"]["project"]["readOnly"] is False
     assert gql(server, "bob", query, e="alice", p="p")["data"]["project"]["readOnly"] is True

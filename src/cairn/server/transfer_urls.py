@@ -21,6 +21,7 @@ presigned URLs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from cairn.core.access import Principal
@@ -91,7 +92,7 @@ MULTIPART_SECONDS = 24 * 3600
 
 def multipart_upload(
     state: ServerState, who: Principal, digest: str, parts: Sequence[tuple[int, str]]
-) -> dict[str, object] | None:
+) -> dict[str, Any] | None:
     """W&B's ``uploadMultipartUrls`` for blob ``digest`` in ``parts`` ``(number, hex MD5)``,
     or None where the store has no multipart uploads (then one PUT of the whole)."""
     if not state.presigned:

@@ -304,16 +304,9 @@ def _bind_collection_fields(kind: ObjectType) -> None:
         after: str | None = None,
         first: int | None = None,
     ) -> dict[str, Any]:
+        # A portfolio's versions are its links already: each record is the membership.
         page = resolve_artifacts(obj, info, after=after, first=first)
-        svc = context_of(info).service
-        nodes = []
-        for edge in page["edges"]:
-            v = edge["node"]["_record"]
-            found = _or_none(
-                lambda v=v: svc.resolve(obj["_entity"], obj["_project"], obj["name"], f"v{v.index}")
-            )
-            if found is not None:
-                nodes.append({"node": membership_node(found)})
+        nodes = [{"node": membership_node(edge["node"]["_record"])} for edge in page["edges"]]
         return {"edges": nodes, "pageInfo": page["pageInfo"]}
 
 

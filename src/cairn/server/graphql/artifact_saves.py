@@ -142,7 +142,9 @@ def resolve_create_files(
     missing = set(ctx.service.missing_blobs(list(dict.fromkeys(digests))))
     edges = []
     for spec, digest in zip(specs, digests, strict=True):
-        url, headers, parts = None, [], None
+        url: str | None = None
+        headers: list[str] = []
+        parts: dict[str, Any] | None = None
         if digest in missing and spec.get("uploadPartsInput"):
             parts = transfer_urls.multipart_upload(
                 ctx.state,
@@ -151,7 +153,7 @@ def resolve_create_files(
                 [(int(p["partNumber"]), str(p["hexMD5"])) for p in spec["uploadPartsInput"]],
             )
         if parts is not None:
-            url = parts["uploadUrlParts"][0]["uploadUrl"]  # type: ignore[index]
+            url = parts["uploadUrlParts"][0]["uploadUrl"]
         elif digest in missing:
             url, headers = transfer_urls.upload(ctx.state, ctx.principal, digest, ctx.base_url)
         version_id = drafts.version_of(spec["artifactID"])
