@@ -58,7 +58,7 @@ OUTSIDE_API = {
 
 
 def outside_router() -> APIRouter:
-    root = APIRouter(responses=responses(401, 408, 413, 422, 500))
+    root = APIRouter(responses=responses(*EVERY_ROUTE))
     for module, more in OUTSIDE_API.items():
         root.include_router(module.router, responses=responses(*more))
     return root

@@ -50,8 +50,8 @@ def _slice(data: bytes, header: str | None) -> Response:
     first, last = found.group(1), found.group(2)
     start = int(first) if first else max(0, size - int(last))
     end = min(int(last), size - 1) if first and last else size - 1
-    if start >= size or start > end:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+    if start >= size or start > end:  # unsatisfiable: the whole, as a server may answer
+        return Response(data, media_type=OCTETS, headers={"Accept-Ranges": "bytes"})
     return Response(
         data[start : end + 1],
         status_code=206,
