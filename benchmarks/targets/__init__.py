@@ -18,6 +18,8 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "mlflow": ("benchmarks.targets.mlflow_target", "MLflow"),
     "dvc": ("benchmarks.targets.dvc_target", "DVC"),
     "wandb": ("benchmarks.targets.wandb_target", "WandB"),
+    # The official W&B client against cairn server (SQLite + folder), beside Cairn's own SDK.
+    "wandb-client-cairn-sqlite": ("benchmarks.targets.wandb_on_cairn", "WandbOnCairn"),
     "limits": ("benchmarks.limits", "Limits"),
 }
 WORKER_MODULES = {name: mod for name, (mod, _cls) in REGISTRY.items()}

@@ -50,6 +50,7 @@ ENTITY_ADMIN = "entity-admin"  # the entity's admin
 BLOB_READ = "blob-read"  # read a blob that only a version of the project holds
 FILTERED = "filtered"  # signed in; the answer names the project's thing only to its readers
 TEAM_ADMIN = "team-admin"  # an admin of the team "vision" (whatever the cell's project)
+GRANT = "grant"  # a signed URL: its grant decides, not the key (cairn.core.signed_urls)
 
 # Routes the framework serves for documentation, outside the API.
 DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
@@ -132,6 +133,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/keys"): SIGNED_IN,  # the caller's own keys
     ("POST", "/api/v1/keys"): SIGNED_IN,  # a key of the caller's own
     ("DELETE", "/api/v1/keys/{key_id}"): SIGNED_IN,  # another's key, or none: 404 alike
+    # W&B's GraphQL API: signed in to run any document; each field asks the core as the caller.
+    ("POST", "/graphql"): SIGNED_IN,
+    ("GET", "/api/v1/blobs/signed/{token}"): GRANT,
+    ("GET", "/api/v1/blobs/signed/{token}/{name}"): GRANT,
+    ("PUT", "/api/v1/blobs/signed/{token}"): GRANT,
+    # The W&B client's run stream: writes history and summary onto the run.
+    ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
+    # A run file's upload URL (CreateRunFiles): the grant decides, made out to the admin here.
+    ("PUT", "/files/signed/{token}"): GRANT,
 }
 
 CALLERS = [
@@ -323,7 +333,7 @@ def expected(route: tuple[str, str], caller: str, entity: str) -> int | str:
     need = ROUTES[route]
     if need == TEAM_ADMIN:
         need, entity = ENTITY_ADMIN, "vision"
-    if need == PUBLIC:
+    if need in (PUBLIC, GRANT):
         return "ok"
     if caller in NOT_SIGNED_IN:
         return 401
@@ -430,12 +440,38 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         ("POST", "/api/v1/admin/teams"): {"name": f"t-{uuid.uuid4().hex[:10]}"},
         ("POST", "/api/v1/teams/{team}/members"): {"user": "vwr", "role": "viewer"},
         ("POST", "/api/v1/keys"): {"label": "made by the matrix"},
+        ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): {
+            "files": {"wandb-summary.json": {"offset": 0, "content": ['{"loss": 0.5}']}}
+        },
+        ("POST", "/graphql"): {"query": "{ serverInfo { features { name isEnabled } } }"},
     }
     body = bodies.get((method, template), {})
-    if (method, template) == ("PUT", "/api/v1/blobs/{digest}"):
+    if template.startswith("/api/v1/blobs/signed/"):
+        from cairn.core.signed_urls import GET, PUT
+        from cairn.server.transfer_urls import signer
+
+        sign = signer(world.server.state)
+        values["name"] = "file.bin"
+        if method == "PUT":  # fresh bytes, granted to the admin (whose upload it records)
+            data = secrets.token_bytes(32)
+            values["token"] = sign.sign(PUT, "root", hashlib.md5(data).hexdigest(), 60)
+            kwargs["content"] = data
+        else:
+            values["token"] = sign.sign(GET, "root", h.big, 60)
+    elif (method, template) == ("PUT", "/api/v1/blobs/{digest}"):
         data = secrets.token_bytes(32)
         values["digest"] = hashlib.md5(data).hexdigest()
         kwargs["content"] = data
+    elif (method, template) == ("PUT", "/files/signed/{token}"):
+        from cairn.core.signed_urls import PUT
+        from cairn.server import transfer_urls
+
+        target = f"{h.entity}/{h.project}/{h.run_id}"
+        grant = transfer_urls.signer(world.server.state).sign(
+            PUT, USER_OF["admin"], target, 600, run_file="matrix.txt"
+        )
+        values["token"] = grant
+        kwargs["content"] = b"a run file"
     elif (method, template) == ("POST", "/api/v1/blobs/packs"):
         kwargs["content"] = b""  # an empty stream: refused as such, after authentication
     elif (method, template) in (("GET", "/api/v1/registries"), ("GET", "/api/v1/projects")):

@@ -26,7 +26,7 @@ from cairn.server.logs import AccessLog
 from cairn.server.metrics import Metrics, subscribe_core_events
 from cairn.server.metrics import router as metrics_router
 from cairn.server.request_id import RequestId
-from cairn.server.routes import api_router, health
+from cairn.server.routes import api_router, health, outside_router
 from cairn.server.state import ServerState
 from cairn.version import __version__
 
@@ -135,6 +135,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     app.include_router(metrics_router, responses=errors.responses(408, 413, 422, 500))
     subscribe_core_events()
     app.include_router(api_router())
+    app.include_router(outside_router())  # the W&B client's paths (cairn.server.graphql)
     app.add_middleware(
         BodyLimit,
         max_json=config.max_json_bytes,

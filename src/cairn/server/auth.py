@@ -1,11 +1,15 @@
 """Who is calling: ``Authorization: Bearer <API key>`` → Principal → a per-request Service.
 
+The same keys also come as HTTP Basic ``api:<key>``: how the W&B client signs in.
+
 Routes take :data:`Caller` (the core service bound to the caller) or :data:`Who` (just the
 principal). Without a valid key every route but the health checks answers 401.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -25,6 +29,18 @@ bearer = HTTPBearer(
 )
 
 
+def basic_key(request: Request) -> str:
+    """The key of ``Authorization: Basic base64(<user>:<key>)``, or "" (another scheme)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        pair = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return pair.partition(":")[2].strip()
+
+
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
@@ -32,7 +48,7 @@ def current_principal(
     state = state_of(request)
     if state.config.insecure_local:
         return Principal(name=state.config.local_user, is_superuser=True)
-    key = credentials.credentials.strip() if credentials is not None else ""
+    key = credentials.credentials.strip() if credentials is not None else basic_key(request)
     if not key:
         raise AuthenticationError(
             "this server needs an API key: send 'Authorization: Bearer <key>' "

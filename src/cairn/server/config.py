@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,3 +55,7 @@ class ServerConfig:
     max_entries: int = 10_000_000
     max_path_length: int = MAX_PATH_LEN
     max_manifest_bytes: int = 4 * 1024 * MiB
+    # Signs the URLs the server serves itself to clients that send no key (the W&B client's
+    # uploads and downloads on a folder store: cairn.core.signed_urls). Random per start, and
+    # handed to --workers with the rest of the config; replicas must be given one and the same.
+    url_signing_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)

@@ -64,7 +64,7 @@ class PresigningStore(Protocol):
         """Requests worth running in parallel against the store."""
 
     def presign_put(
-        self, digest: str, size: int, *, uploader: str | None = None, expires: int = 3600
+        self, digest: str, size: int | None, *, uploader: str | None = None, expires: int = 3600
     ) -> PresignedRequest: ...
 
     def stat_blob(self, digest: str) -> StoredObject | None: ...

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -212,6 +213,19 @@ class RunTag(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(256), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)  # tags keep the order given
+
+
+class RunFile(Base):
+    """A file a run saved (the W&B client's run files: ``config.yaml``, ``output.log``,
+    ``wandb.save``), its bytes kept in the row (cairn.core.run_files; migration 0013)."""
+
+    __tablename__ = "run_files"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Pack(Base):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cairn.server.errors import responses
+from cairn.server.graphql import endpoint as graphql_endpoint
 from cairn.server.routes import (
     admin,
     blobs,
     collections,
     diff,
+    file_stream,
     health,
     history,
     lineage,
@@ -18,6 +20,7 @@ from cairn.server.routes import (
     projects,
     registries,
     runs,
+    signed,
     ttl,
     versions,
     viewer,
@@ -45,7 +48,22 @@ MORE = {
     history: (),
     diff: (),
     admin: (409,),
+    signed: (409, 502),
 }
+
+
+# Routes outside /api/v1, at the paths the W&B client uses: its GraphQL endpoint.
+OUTSIDE_API = {
+    graphql_endpoint: (409, 502),
+    file_stream: (409,),
+}
+
+
+def outside_router() -> APIRouter:
+    root = APIRouter(responses=responses(*EVERY_ROUTE))
+    for module, more in OUTSIDE_API.items():
+        root.include_router(module.router, responses=responses(*more))
+    return root
 
 
 def api_router() -> APIRouter:
@@ -55,4 +73,4 @@ def api_router() -> APIRouter:
     return api
 
 
-__all__ = ["API_PREFIX", "api_router", "health"]
+__all__ = ["API_PREFIX", "api_router", "health", "outside_router"]

@@ -57,7 +57,7 @@ class S3Direct(S3Objects):
         return int(self.options.max_workers)
 
     def presign_put(
-        self, digest: str, size: int, *, uploader: str | None = None, expires: int = 3600
+        self, digest: str, size: int | None, *, uploader: str | None = None, expires: int = 3600
     ) -> PresignedRequest:
         """A PUT a client can send to store the blob itself, straight to the blob's key.
 
@@ -71,17 +71,16 @@ class S3Direct(S3Objects):
                 ``single_put_max``, or ``uploader`` is not alphanumeric.
         """
         key = self.key_for(digest)
-        if not 0 <= size <= self.single_put_max:
+        if size is not None and not 0 <= size <= self.single_put_max:
             raise ValidationError(
                 f"a single PUT carries 0..{self.single_put_max} bytes, not {size}; "
                 "upload it in parts"
             )
-        headers = {"Content-MD5": hex_to_b64(digest), "Content-Length": str(size)}
-        params: dict[str, Any] = {
-            "Key": key,
-            "ContentMD5": headers["Content-MD5"],
-            "ContentLength": size,
-        }
+        headers = {"Content-MD5": hex_to_b64(digest)}
+        params: dict[str, Any] = {"Key": key, "ContentMD5": headers["Content-MD5"]}
+        if size is not None:  # None: the W&B client announces no sizes; the MD5 fixes the bytes
+            headers["Content-Length"] = str(size)
+            params["ContentLength"] = size
         if uploader is not None:
             if not uploader.isalnum():
                 raise ValidationError(f"bad uploader tag {uploader!r}")

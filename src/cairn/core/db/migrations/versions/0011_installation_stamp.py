@@ -1,7 +1,7 @@
 """the installation stamp a database shares with its blob store
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-04 18:30:00.000000
 """
 
