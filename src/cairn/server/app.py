@@ -15,7 +15,7 @@ from cairn.core.commit_checks import CommitLimits
 from cairn.core.db.engine import Database
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
-from cairn.server import errors, maintenance
+from cairn.server import errors, maintenance, ui
 from cairn.server.config import ServerConfig
 from cairn.server.inputs import UrlText
 from cairn.server.limits import BodyLimit
@@ -95,6 +95,8 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
         description="Versioned datasets and models. Every error body is "
         '{"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
+        docs_url=None,  # served by the UI from local copies of their scripts (no CDN)
+        redoc_url=None,
     )
     app.state.cairn = state
     generate = app.openapi
@@ -103,6 +105,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     # Any URL can meet the middleware's 408/413/422, health checks included.
     app.include_router(health.router, responses=errors.responses(408, 413, 422, 500))
     app.include_router(api_router())
+    ui.install(app)
     app.add_middleware(
         BodyLimit,
         max_json=config.max_json_bytes,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cairn.sqlite import enable_wal
 
 MIGRATIONS = "cairn.core.db:migrations"
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 _WRITE = "cairn_write"
 
 
