@@ -44,7 +44,8 @@ class Site:
 def _files(n: int) -> dict[str, bytes]:
     files = {
         "README.md": b"# Bike rides\n\nOne row per ride.\n",
-        "data/train.csv": b"id,km,minutes\n" + b"".join(f"{i},{i % 17},{i % 53}\n".encode() for i in range(200)),
+        "data/train.csv": b"id,km,minutes\n"
+        + b"".join(f"{i},{i % 17},{i % 53}\n".encode() for i in range(200)),
         "data/test.csv": b"id,km,minutes\n1,3,12\n",
         "config/schema.json": b'{"id": "int", "km": "float"}',
     }
@@ -67,7 +68,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     versions: dict[str, Any] = {}
     for i in range(3):
         versions[f"v{i}"] = log_version(
-            backend, home, "alice", "bikes", "bike-rides", _files(5 + 10 * i),
+            backend,
+            home,
+            "alice",
+            "bikes",
+            "bike-rides",
+            _files(5 + 10 * i),
             aliases=("best",) if i == 1 else (),
         )
     last = versions["v2"]
@@ -106,9 +112,9 @@ def page(browser: Any) -> Iterator[Any]:
     # Any script error or CSP violation; the 401 of a sign-in page is expected.
     pg.on(
         "console",
-        lambda m: problems.append(m.text)
-        if m.type == "error" and "status of 401" not in m.text
-        else None,
+        lambda m: (
+            problems.append(m.text) if m.type == "error" and "status of 401" not in m.text else None
+        ),
     )
     pg.on("pageerror", lambda e: problems.append(str(e)))
     pg.problems = problems  # type: ignore[attr-defined]

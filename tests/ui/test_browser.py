@@ -104,9 +104,12 @@ def test_sign_in_with_a_password_keys_and_sign_out(page: Any, site: Site) -> Non
     row = page.locator("#keys tr", has_text="from the browser")
     row.locator("button", has_text="Revoke").click()
     page.wait_for_selector("#keys tr:has-text('from the browser') >> text=revoked")
-    assert page.request.get(
-        site.url + "/api/v1/viewer", headers={"Authorization": f"Bearer {new_key}"}
-    ).status == 401
+    assert (
+        page.request.get(
+            site.url + "/api/v1/viewer", headers={"Authorization": f"Bearer {new_key}"}
+        ).status
+        == 401
+    )
     page.click("text=Sign out")
     page.wait_for_selector("h1:text-is('Sign in to Cairn')")
     page.goto(site.url + "/projects/alice/bikes")

@@ -34,8 +34,15 @@ def signin_form(
     request: Request, *, status: int = 200, error: str | None = None, next_url: str | None = None
 ) -> Response:
     nonce = secrets.token_urlsafe(24)
-    if next_url is None and request.method == "GET" and request.url.path != "/signin":
-        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Back to the page asked for, after signing in; not to a download (nor into its name).
+    path = request.url.path
+    if (
+        next_url is None
+        and request.method == "GET"
+        and path != "/signin"
+        and "/download/" not in path
+    ):
+        next_url = path + (f"?{request.url.query}" if request.url.query else "")
     response = page(
         request,
         "signin.html",
