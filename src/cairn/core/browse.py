@@ -121,7 +121,7 @@ def _newest_versions(s: Session, ids: list[int]) -> dict[int, tuple[int, int, da
             (newest.c.collection_id == m.Version.collection_id) & (newest.c.top == m.Version.index),
         )
     ).all()
-    return {c: (i, size, at) for c, i, size, at in rows}
+    return {c: (i or 0, size, at) for c, i, size, at in rows}  # committed: i is set
 
 
 def versions_newest_first(
