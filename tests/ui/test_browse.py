@@ -142,7 +142,7 @@ def test_passwords_and_the_sessions_they_start(server: Server) -> None:
 
 def test_users_revoke_only_their_own_keys(server: Server) -> None:
     accounts = server.state.accounts
-    bobs = [k for k in accounts.list_keys("bob")][0]
+    bobs = accounts.list_keys("bob")[0]
     with pytest.raises(NotFoundError):
         accounts.revoke_key(str(bobs.id), user="alice")
     assert accounts.revoke_key(str(bobs.id), user="bob").revoked
