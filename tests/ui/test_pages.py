@@ -116,6 +116,7 @@ def test_pages_carry_security_headers(server: Server) -> None:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
 
 
 def test_folders_page_without_loading_the_version(server: Server) -> None:
@@ -204,3 +205,19 @@ def test_an_open_local_server_needs_no_sign_in(tmp_path: Path) -> None:
             client.close()
         srv.transport.close()
         srv.state.db.dispose()
+
+
+def test_a_portfolio_and_its_members_open_like_collections(server: Server) -> None:
+    alice = server.backend("alice")
+    v = log_version(alice, server.tmp, "alice", "shown", "to-promote", {"m.bin": b"model"})
+    alice.link_version(v.id, "alice", "wandb-registry-model", "classifier", ["production"])
+    c = signed_in(server, "alice")
+    base = "/projects/alice/wandb-registry-model"
+    assert "classifier" in c.get(base).text
+    page = c.get(f"{base}/artifacts/classifier")
+    assert page.status_code == 200 and "portfolio" in page.text
+    member = c.get(f"{base}/artifacts/classifier/v0")
+    assert member.status_code == 200, member.text
+    assert "production" in member.text and "m.bin" in member.text
+    source = c.get("/projects/alice/shown/artifacts/to-promote/v0").text
+    assert "alice/wandb-registry-model/classifier:v0" in source  # its links
