@@ -221,3 +221,17 @@ def test_a_portfolio_and_its_members_open_like_collections(server: Server) -> No
     assert "production" in member.text and "m.bin" in member.text
     source = c.get("/projects/alice/shown/artifacts/to-promote/v0").text
     assert "alice/wandb-registry-model/classifier:v0" in source  # its links
+
+
+def test_a_long_history_pages(server: Server) -> None:
+    alice = server.backend("alice")
+    v = log_version(alice, server.tmp, "alice", "shown", "busy", {"f": b"f"})
+    for i in range(30):
+        alice.update_version(v.id, VersionUpdate(tags=(f"t{i}",)))  # a tag added, one removed
+    c = signed_in(server, "alice")
+    first = c.get("/projects/alice/shown/artifacts/busy/v0").text
+    later = re.search(r'href="([^"]+)" rel="next">Later changes', first)
+    events = first.split('id="history"')[1]
+    assert later is not None and "&#34;t0&#34;" in events and "&#34;t29&#34;" not in events
+    rest = c.get(later.group(1).replace("&amp;", "&")).text
+    assert "&#34;t29&#34;" in rest.split('id="history"')[1] and "Later changes" not in rest
