@@ -55,9 +55,13 @@ GRANT = "grant"  # a signed URL: its grant decides, not the key (cairn.core.sign
 # Routes the framework serves for documentation, outside the API.
 DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
 DOCS |= {("GET", "/redoc")}
+# The web UI's sign-in and sign-out take credentials rather than a key, and answer everyone
+# alike (tests/ui test them); every other UI page is in ROUTES below, reached with a key.
+DOCS |= {("GET", "/signin"), ("POST", "/signin"), ("POST", "/signout")}
 
 V = "/api/v1/versions/{version_id}"
 P = "/api/v1/projects/{entity}/{project}"
+UP, UV = "/projects/{entity}/{project}", "/versions/{version_id}"  # the web UI's
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -142,6 +146,19 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/files/{entity}/{project}/{run_id}/file_stream"): WRITE,
     # A run file's upload URL (CreateRunFiles): the grant decides, made out to the admin here.
     ("PUT", "/files/signed/{token}"): GRANT,
+    # The web UI (cairn.server.ui): pages and form posts, with a key instead of a session.
+    ("GET", "/"): FILTERED,  # the projects the caller may see
+    ("GET", UP): READ,
+    ("GET", f"{UP}/artifacts/{{collection}}"): READ,
+    ("POST", f"{UP}/artifacts/{{collection}}"): WRITE,
+    ("GET", f"{UP}/artifacts/{{collection}}/{{alias}}"): READ,
+    ("GET", f"{UV}/files"): READ,
+    ("GET", f"{UV}/download/{{path:path}}"): READ,
+    ("POST", f"{UV}/aliases"): WRITE,
+    ("POST", f"{UV}/tags"): WRITE,
+    ("GET", "/account/keys"): SIGNED_IN,
+    ("POST", "/account/keys"): SIGNED_IN,  # a key of the caller's own
+    ("POST", "/account/keys/revoke"): SIGNED_IN,  # only the caller's own: here, none
 }
 
 CALLERS = [
@@ -374,6 +391,7 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         "team": "vision",
         "user": "outs",
         "key_id": str(1_000_000_000 + secrets.randbelow(1_000_000)),  # none so far
+        "path": h.secrets[0] if h.secrets else "nothing.bin",  # a file of the version
     }
     body: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
@@ -395,7 +413,7 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         portfolio = f"pf-{uuid.uuid4().hex[:10]}"
         link = admin.link_version(h.version.id, h.entity, h.registry_project, portfolio, [])
         values["link_id"] = link.link_id
-    path = template
+    path = template.replace("{path:path}", "{path}")  # a path converter: the rest of the URL
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/api/v1/gc/storage"): {"grace_seconds": 86_400},
         ("POST", "/api/v1/gc"): {"pending_older_than_seconds": 86_400},
@@ -476,10 +494,24 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         kwargs["content"] = b""  # an empty stream: refused as such, after authentication
     elif (method, template) in (("GET", "/api/v1/registries"), ("GET", "/api/v1/projects")):
         kwargs["params"] = {"entity": h.entity}
+    elif (method, template) == ("GET", "/"):
+        kwargs["params"] = {"q": h.project}
+    elif (method, template) in UI_FORMS:
+        kwargs["data"] = UI_FORMS[(method, template)]
+        kwargs["follow_redirects"] = True  # a form answers 303 to the page it changed
     elif method not in ("GET", "DELETE"):
         kwargs["json"] = body
     return path.format(**values), kwargs
 
+
+# The web UI's form posts (a form body, not JSON).
+UI_FORMS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", f"{UP}/artifacts/{{collection}}"): {"description": "changed by the matrix"},
+    ("POST", f"{UV}/aliases"): {"add": "matrix"},
+    ("POST", f"{UV}/tags"): {"tags": "matrix"},
+    ("POST", "/account/keys"): {"label": "matrix"},
+    ("POST", "/account/keys/revoke"): {"key_id": "999999999"},
+}
 
 # Routes that use up a pending version: each cell begins one.
 DRAFT_ROUTES = {("POST", f"{V}/{step}") for step in ("entries", "commit", "commit-unchanged")}
@@ -490,6 +522,7 @@ SHOWN = {
     ("POST", "/api/v1/blobs/downloads"): lambda h: h.big,
     ("GET", "/api/v1/registries"): lambda h: h.registry_project,
     ("GET", "/api/v1/projects"): lambda h: f'"name":"{h.project}"',
+    ("GET", "/"): lambda h: f">{h.entity}/{h.project}</a>",
 }
 
 

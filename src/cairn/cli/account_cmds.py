@@ -243,6 +243,9 @@ def key_revoke(
 
 
 def register(app: typer.Typer) -> None:
+    from cairn.cli.user_password import user_password
+
+    user_app.command("password")(user_password)
     app.add_typer(user_app, name="user")
     app.add_typer(team_app, name="team")
     app.add_typer(key_app, name="key")

@@ -11,6 +11,7 @@ the domain service checks on every call.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cachetools import TTLCache
+from sqlalchemy import delete, func, select, true
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from cairn import naming
@@ -49,6 +50,34 @@ def new_api_key() -> str:
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+# scrypt at n=2**14, r=8 (16 MiB, ~50 ms here): passwords are guessable, unlike keys.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$n$r$p$salt$hash`` (hex), with a fresh random salt."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT, dklen=32)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        mine = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(mine.hex(), digest)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user has no password, so a miss costs what a wrong one does."""
+    return hash_password("no password is set", b"\0" * 16)
 
 
 @dataclass(frozen=True)
@@ -284,23 +313,25 @@ class Accounts:
             revoked=row.revoked_at is not None,
         )
 
-    def revoke_key(self, which: str) -> KeyRecord:
-        """Revoke a key named by its id (from ``list_keys``) or by the key itself.
+    def revoke_key(self, which: str, *, user: str | None = None) -> KeyRecord:
+        """Revoke a key named by its id (from ``list_keys``) or by the key itself; with
+        ``user``, only a key of that user (another's is "no such key", as a missing one).
 
         Raises:
             NotFoundError: no such key.
         """
         with self.db.write() as s:
-            if which.isdigit():
+            if which.isdigit() and len(which) < 16:
                 row = s.get(m.ApiKey, int(which))
             else:
                 row = s.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == hash_key(which)))
-            if row is None:
+            owner = s.get_one(m.User, row.user_id) if row is not None else None
+            name = s.get_one(m.Entity, owner.entity_id).name if owner is not None else None
+            if row is None or name is None or (user is not None and name != user):
                 raise NotFoundError("no such API key")
             if row.revoked_at is None:
                 row.revoked_at = m.utcnow()
-            user = s.get_one(m.User, row.user_id)
-            record = self._key_record(row, s.get_one(m.Entity, user.entity_id).name)
+            record = self._key_record(row, name)
         self._forget_principals()
         return record
 
@@ -376,6 +407,51 @@ class Accounts:
         roles = {name: "admin"}
         roles.update({t: role for *_, t, role in rows if t is not None})
         return Principal(name=name, is_superuser=bool(rows[0][1]), roles=roles)
+
+    # -- passwords (the web UI's sign-in; cairn.core.sessions keeps the sessions) ------------
+    def set_password(self, name: str, password: str | None) -> None:
+        """Set a user's password (None removes it); ends the sessions it signed in.
+
+        Raises:
+            NotFoundError: no such user.
+            ValidationError: a password under 10 characters or over 1,024.
+        """
+        if password is not None and not 10 <= len(password) <= 1024:
+            raise ValidationError("a password has 10 to 1,024 characters")
+        with self.db.write() as s:
+            user, _ = self._user(s, name)
+            row = s.get(m.UserPassword, user.id)
+            if password is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(m.UserPassword(user_id=user.id, hash=hash_password(password)))
+            else:
+                row.hash, row.updated_at = hash_password(password), m.utcnow()
+            s.execute(
+                delete(m.UiSession).where(
+                    m.UiSession.user_id == user.id, m.UiSession.api_key_id.is_(None)
+                )
+            )
+
+    def check_password(self, name: str, password: str) -> int:
+        """The id of the enabled user ``name`` if ``password`` is theirs.
+
+        Raises:
+            AuthenticationError: no such user, no password set, a wrong one or a disabled user
+                (one message for all, and the same hashing work).
+        """
+        with self.db.read() as s:
+            row = s.execute(
+                select(m.User.id, m.User.disabled, m.UserPassword.hash)
+                .join(m.Entity, m.Entity.id == m.User.entity_id)
+                .join(m.UserPassword, m.UserPassword.user_id == m.User.id)
+                .where(m.Entity.name == name)
+            ).first()
+        stored = row.hash if row is not None else _dummy_hash()
+        if not verify_password(password, stored) or row is None or row.disabled:
+            raise AuthenticationError("wrong user name or password")
+        return int(row.id)
 
     # -- access to projects ------------------------------------------------------------------
     def set_visibility(self, who: Principal, entity: str, project: str, visibility: str) -> None:

@@ -18,7 +18,7 @@ from cairn.core.gc import sweep_temporaries
 from cairn.core.packs import PackPolicy
 from cairn.core.service import Service
 from cairn.errors import StorageError
-from cairn.server import errors, maintenance
+from cairn.server import errors, maintenance, ui
 from cairn.server.config import ServerConfig
 from cairn.server.inputs import UrlText
 from cairn.server.limits import BodyLimit
@@ -125,6 +125,8 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
         description="Versioned datasets and models. Every error body is "
         '{"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
+        docs_url=None,  # served by the UI from local copies of their scripts (no CDN)
+        redoc_url=None,
     )
     app.state.cairn = state
     generate = app.openapi
@@ -136,6 +138,7 @@ def create_app(config: ServerConfig, state: ServerState | None = None) -> FastAP
     subscribe_core_events()
     app.include_router(api_router())
     app.include_router(outside_router())  # the W&B client's paths (cairn.server.graphql)
+    ui.install(app)
     app.add_middleware(
         BodyLimit,
         max_json=config.max_json_bytes,

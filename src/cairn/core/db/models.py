@@ -444,3 +444,36 @@ class Installation(Base):
     key: Mapped[int] = mapped_column(Integer, primary_key=True)
     id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- web UI sign-in (cairn.core.sessions) --------------------------------------------------------
+
+
+class UserPassword(Base):
+    """A password an admin set for a user, as a salted scrypt hash (cairn.core.accounts)."""
+
+    __tablename__ = "user_passwords"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UiSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie's random token, and its CSRF token.
+
+    Kept in the database (not in a signed cookie) so any replica can check it and sign-out,
+    a revoked key or a disabled user end it at once. ``api_key_id``: the key it signed in
+    with (revoking the key ends the session), None for a password sign-in.
+    """
+
+    __tablename__ = "ui_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,7 +1,7 @@
 """the installation stamp a database shares with its blob store
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 18:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from cairn.core.db.models import UTCDateTime
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
