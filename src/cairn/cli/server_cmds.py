@@ -95,6 +95,7 @@ def _serve(
     read_timeout: float = 60.0,
     max_body_bytes: int = 256 << 20,
     log_format: str = "text",
+    signing_key: str | None = None,
 ) -> None:
     try:
         import uvicorn
@@ -124,6 +125,7 @@ def _serve(
         auth_cache_seconds=auth_cache_seconds,
         read_timeout=read_timeout or None,
         max_json_bytes=max_body_bytes,
+        **({"url_signing_key": signing_key} if signing_key else {}),
     )
     try:
         state = open_state(config)
@@ -203,6 +205,16 @@ AdminOption = Annotated[
 ]
 LogOption = Annotated[
     str, typer.Option(help="Log level: critical, error, warning, info, debug or trace.")
+]
+SigningKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url-signing-key",
+        envvar="CAIRN_URL_SIGNING_KEY",
+        help="Secret that signs the short-lived download and upload URLs the server hands out "
+        "(the W&B client's, on a folder store); replicas behind one address need the same "
+        "[default: a random one per start].",
+    ),
 ]
 LogFormatOption = Annotated[
     str,
@@ -287,6 +299,7 @@ def server(
     read_timeout: ReadTimeoutOption = 60.0,
     max_body_bytes: MaxBodyOption = 256 << 20,
     log_format: LogFormatOption = "text",
+    url_signing_key: SigningKeyOption = None,
 ) -> None:
     """Serve a database and blob store (same as `cairn server run`)."""
     if ctx.invoked_subcommand is None:
@@ -310,6 +323,7 @@ def run(
     read_timeout: ReadTimeoutOption = 60.0,
     max_body_bytes: MaxBodyOption = 256 << 20,
     log_format: LogFormatOption = "text",
+    url_signing_key: SigningKeyOption = None,
 ) -> None:
     """Serve a database and blob store. On an empty database, create the first admin."""
     _serve(
@@ -328,6 +342,7 @@ def run(
         read_timeout,
         max_body_bytes,
         log_format,
+        url_signing_key,
     )
 
 
