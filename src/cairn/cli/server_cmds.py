@@ -6,6 +6,7 @@ The account commands (``user``, ``team``, ``key``) are in :mod:`cairn.cli.accoun
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from pathlib import Path
@@ -125,8 +126,9 @@ def _serve(
         auth_cache_seconds=auth_cache_seconds,
         read_timeout=read_timeout or None,
         max_json_bytes=max_body_bytes,
-        **({"url_signing_key": signing_key} if signing_key else {}),
     )
+    if signing_key:
+        config = dataclasses.replace(config, url_signing_key=signing_key)
     try:
         state = open_state(config)
     except (SchemaError, CairnError, ImportError) as exc:
