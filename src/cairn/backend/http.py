@@ -706,8 +706,8 @@ class HttpBackend:
     def fetch_blobs(
         self, blobs: Sequence[BlobDownload], progress: Progress | None = None
     ) -> set[str]:
-        """Small blobs come many to a request and are hashed on arrival (the digests
-        returned); large ones stream to their files, for the cache to check."""
+        """Small blobs come many to a request, large ones stream to their files; every one is
+        hashed on arrival (all digests are returned as checked)."""
         if not blobs:
             return set()
         if self._presigned():
