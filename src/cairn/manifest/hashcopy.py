@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import IO
 
-from cairn.errors import DigestMismatchError, IntegrityError
+from cairn.errors import DigestMismatchError
 
 CHUNK = 1 << 20
 
@@ -23,8 +23,6 @@ def write_verified(
     dest: str | os.PathLike[str],
     hexdigest: str,
     progress: Callable[[int], None] | None = None,
-    *,
-    size: int | None = None,
 ) -> int:
     """Copy ``src`` into ``dest`` (created or truncated: a retried attempt starts over),
     hashing each chunk as it is written; returns the size.
@@ -33,7 +31,6 @@ def write_verified(
 
     Raises:
         DigestMismatchError: the bytes hash to another digest (``dest`` is deleted).
-        IntegrityError: ``size`` was given and the stream ended short of it (``dest`` deleted).
     """
     h = hashlib.md5()
     written = 0
@@ -47,11 +44,6 @@ def write_verified(
                 if progress is not None:
                     progress(len(chunk))
         actual = h.hexdigest()
-        if size is not None and written != size:
-            raise IntegrityError(
-                f"the download of blob {hexdigest} ended after {written} of {size} bytes",
-                details={"expected": hexdigest, "size": size, "got": written},
-            )
         if actual != hexdigest:
             raise DigestMismatchError(
                 f"downloaded bytes for blob {hexdigest} hash to {actual}; discarded",
