@@ -196,3 +196,20 @@ def test_a_removed_staging_pack_means_reading_the_file_again_or_a_clear_error(
     fresh.add_dir(str(root))  # unchanged files, but their snapshots are gone: read again
     logged = log(project, fresh)
     assert tree(logged.download(root=str(cairn_env.work / "out"))) == files
+
+
+def test_an_open_snapshot_is_a_seekable_file_of_exactly_its_bytes(tmp_path: Path) -> None:
+    packs = StagingPacks(tmp_path / "packs")
+    data = bytes(range(256)) * 40
+    _, r, _ = packs.append(
+        [*_records("before", 1), (hashlib.md5(data).hexdigest(), data), *_records("after", 1)]
+    )
+    plain = write(tmp_path / "plain.bin", data)
+    for source in (r.locator, str(plain)):
+        with open_snapshot(source) as f:
+            assert f.size == len(data)
+            assert f.read() == data
+            f.seek(1000)
+            assert f.read(24) == data[1000:1024]
+            f.seek(0)
+            assert f.read(10**6) == data  # never past its end, into the next record
