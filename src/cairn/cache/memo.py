@@ -48,17 +48,13 @@ class ChecksumMemo:
     def lookup(self, stats: Mapping[str, os.stat_result]) -> dict[str, str]:
         """Digests still valid for these (absolute path → stat) pairs."""
         out: dict[str, str] = {}
-        paths = list(stats)
+        select = "SELECT m.path, m.ino, m.size, m.mtime_ns, m.digest FROM memo m WHERE "
         with self._lock:
-            for i in range(0, len(paths), _CHUNK):
-                chunk = paths[i : i + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT path, ino, size, mtime_ns, digest FROM memo WHERE path IN ({marks})",
-                    chunk,
-                ).fetchall()
+            for rows in self._rows_for(select, list(stats)):
                 for path, ino, size, mtime_ns, digest in rows:
-                    st = stats[path]
+                    st = stats.get(path)
+                    if st is None:
+                        continue  # in the folder's range, but not asked about
                     if st.st_ino == ino and st.st_size == size and st.st_mtime_ns == mtime_ns:
                         out[path] = digest
         return out
