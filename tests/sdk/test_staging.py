@@ -213,3 +213,21 @@ def test_an_open_snapshot_is_a_seekable_file_of_exactly_its_bytes(tmp_path: Path
             assert f.read(24) == data[1000:1024]
             f.seek(0)
             assert f.read(10**6) == data  # never past its end, into the next record
+
+
+def test_pruning_removes_old_packs_and_adding_reads_the_files_again(
+    cairn_env: CairnEnv, project: str, data: tuple[Path, dict[str, bytes]]
+) -> None:
+    root, files = data
+    wandb.Artifact("d", type="dataset").add_dir(str(root))
+    folder = cairn_env.cache_dir / "staging" / "packs"
+    packs = StagingPacks(folder)
+    assert packs.prune(0) == 0  # too recent: kept
+    for pack in folder.iterdir():
+        os.utime(pack, (1e9, 1e9))
+    assert packs.prune(0) > 0
+    assert list(folder.iterdir()) == []
+    again = wandb.Artifact("d", type="dataset")
+    again.add_dir(str(root))  # the memo's locations are gone: the files are read again
+    logged = log(project, again)
+    assert tree(logged.download(root=str(cairn_env.work / "out"))) == files

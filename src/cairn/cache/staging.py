@@ -35,6 +35,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,6 +98,42 @@ class StagingPacks:
             if self._fd >= 0 and self._dirty:
                 os.fdatasync(self._fd)
             self._dirty = False
+
+    def prune(self, max_bytes: int, *, grace_seconds: float = 3600.0) -> int:
+        """Delete whole packs, oldest first, until they hold at most ``max_bytes``; returns the
+        bytes freed. For a cache quota or ``cairn gc``.
+
+        A pack written to within ``grace_seconds`` stays (a draft made from it is likely still
+        to be logged), as does one a writer holds locked right now. Files added later are
+        read again; see the module docstring for a draft that still names a deleted pack.
+        """
+        try:
+            found = [(p, os.stat(p)) for p in _newest_first(self.folder)]
+        except FileNotFoundError:
+            return 0
+        total = sum(st.st_size for _, st in found)
+        cutoff = time.time() - grace_seconds
+        freed = 0
+        for path, st in reversed(found):  # oldest first
+            if total - freed <= max_bytes:
+                break
+            if st.st_mtime > cutoff:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # being appended to: a writer would see it gone only afterwards
+            try:
+                os.unlink(path)  # under the lock: the next appender sees a link count of 0
+                freed += st.st_size
+            finally:
+                os.close(fd)
+        return freed
 
     def close(self) -> None:
         with self._locked():
