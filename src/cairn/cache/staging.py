@@ -20,14 +20,14 @@ true for the pack's life. A writer killed mid-batch leaves bytes no locator name
 
 Durability: :meth:`StagingPacks.sync` ``fdatasync``\\ s what was appended, and the memo learns
 a record's location only after that (:func:`cairn.cache.hashing.hash_files`), so after a power
-loss the memo never names bytes that did not reach the disk. One sync per ``add_dir`` round,
-not per file: measured on W1, 20,000 syncs would cost more than the snapshots.
+loss the memo never names bytes that did not reach the disk. One sync per ``add_dir`` round
+(10,000 files), not per file: syncing W1's 80 MiB at once took 0.07 s here.
 
-Removal: a pack may be deleted at any time (``rm -rf`` of the cache, a quota): a later add
-sees the memo's location is gone and reads the file again; a draft that still names it fails
-to log with a BlobNotFoundError saying to add the file again. Pack names are never reused, so
-a stale locator can never point into a newer pack. A writer whose pack was deleted under it
-notices (its link count is 0) and starts a new one.
+Removal: a pack may be deleted at any time (``rm -rf`` of the cache, or
+:meth:`StagingPacks.prune` for a quota): a later add sees the memo's location is gone and reads
+the file again; a draft that still names it fails to log with a BlobNotFoundError saying to add
+the file again. Pack names are never reused, so a stale locator can never point into a newer
+pack. A writer whose pack was deleted under it notices (its link count is 0) and starts anew.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ from pathlib import Path
 from cairn.snapshots import HEADER, StagedRange, record_header
 
 MiB = 1 << 20
-STAGE_BELOW = 1 * MiB  # files smaller than this are staged in packs; larger ones get a file
+# Files smaller than this are staged in packs; larger ones get a cache object each. The same as
+# the stores' default pack threshold (cairn.core.packs), so what is staged travels in packs.
+STAGE_BELOW = 1 * MiB
 PACK_TARGET = 256 * MiB  # a pack this big takes no more records
 BATCH_BYTES = 8 * MiB  # records written together, under one lock
 
