@@ -18,6 +18,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 
@@ -306,7 +307,7 @@ def walk_files(root: Path) -> list[tuple[str, str]]:
             return
         seen.add((st.st_dev, st.st_ino))
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=attrgetter("name"))
         subdirs = []
         for entry in entries:
             name = f"{rel}/{entry.name}" if rel else entry.name
