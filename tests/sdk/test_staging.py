@@ -231,3 +231,23 @@ def test_pruning_removes_old_packs_and_adding_reads_the_files_again(
     again.add_dir(str(root))  # the memo's locations are gone: the files are read again
     logged = log(project, again)
     assert tree(logged.download(root=str(cairn_env.work / "out"))) == files
+
+
+def test_adding_files_one_by_one_does_not_sync_once_per_file(
+    cairn_env: CairnEnv, data: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, files = data
+    syncs: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (syncs.append(fd), real(fd))[1])
+    art = wandb.Artifact("d", type="dataset")
+    small = [name for name in files if name != "big.bin"]
+    for name in small:
+        art.add_file(str(root / name), name=name)
+    assert len(syncs) < len(small) // 2  # batched (by bytes and time), never one per file
+    # and this process still knows the snapshots it has not told the memo of yet:
+    opened = _opened(monkeypatch)
+    again = wandb.Artifact("d", type="dataset")
+    for name in small:
+        again.add_file(str(root / name), name=name)
+    assert [p for p in opened if p.startswith(str(root))] == []
