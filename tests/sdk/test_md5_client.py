@@ -107,7 +107,7 @@ def test_adding_hashes_every_byte_once(cairn_env: CairnEnv, md5_tally: Tally) ->
     _check_once(md5_tally, digests)
 
 
-@pytest.mark.parametrize("cairn_env", ["server-sqlite"], indirect=True)
+@pytest.mark.parametrize("cairn_env", ["server-sqlite", "server-postgres-s3"], indirect=True)
 def test_logging_hashes_nothing_again_on_the_client(
     cairn_env: CairnEnv, project: str, md5_tally: Tally
 ) -> None:

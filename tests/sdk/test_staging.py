@@ -196,3 +196,58 @@ def test_a_removed_staging_pack_means_reading_the_file_again_or_a_clear_error(
     fresh.add_dir(str(root))  # unchanged files, but their snapshots are gone: read again
     logged = log(project, fresh)
     assert tree(logged.download(root=str(cairn_env.work / "out"))) == files
+
+
+def test_an_open_snapshot_is_a_seekable_file_of_exactly_its_bytes(tmp_path: Path) -> None:
+    packs = StagingPacks(tmp_path / "packs")
+    data = bytes(range(256)) * 40
+    _, r, _ = packs.append(
+        [*_records("before", 1), (hashlib.md5(data).hexdigest(), data), *_records("after", 1)]
+    )
+    plain = write(tmp_path / "plain.bin", data)
+    for source in (r.locator, str(plain)):
+        with open_snapshot(source) as f:
+            assert f.size == len(data)
+            assert f.read() == data
+            f.seek(1000)
+            assert f.read(24) == data[1000:1024]
+            f.seek(0)
+            assert f.read(10**6) == data  # never past its end, into the next record
+
+
+def test_pruning_removes_old_packs_and_adding_reads_the_files_again(
+    cairn_env: CairnEnv, project: str, data: tuple[Path, dict[str, bytes]]
+) -> None:
+    root, files = data
+    wandb.Artifact("d", type="dataset").add_dir(str(root))
+    folder = cairn_env.cache_dir / "staging" / "packs"
+    packs = StagingPacks(folder)
+    assert packs.prune(0) == 0  # too recent: kept
+    for pack in folder.iterdir():
+        os.utime(pack, (1e9, 1e9))
+    assert packs.prune(0) > 0
+    assert list(folder.iterdir()) == []
+    again = wandb.Artifact("d", type="dataset")
+    again.add_dir(str(root))  # the memo's locations are gone: the files are read again
+    logged = log(project, again)
+    assert tree(logged.download(root=str(cairn_env.work / "out"))) == files
+
+
+def test_adding_files_one_by_one_does_not_sync_once_per_file(
+    cairn_env: CairnEnv, data: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, files = data
+    syncs: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (syncs.append(fd), real(fd))[1])
+    art = wandb.Artifact("d", type="dataset")
+    small = [name for name in files if name != "big.bin"]
+    for name in small:
+        art.add_file(str(root / name), name=name)
+    assert len(syncs) < len(small) // 2  # batched (by bytes and time), never one per file
+    # and this process still knows the snapshots it has not told the memo of yet:
+    opened = _opened(monkeypatch)
+    again = wandb.Artifact("d", type="dataset")
+    for name in small:
+        again.add_file(str(root / name), name=name)
+    assert [p for p in opened if p.startswith(str(root))] == []

@@ -38,6 +38,8 @@ class BlobUpload:
 
     ``trusted`` marks a read-only cache object whose digest this process computed from the
     very same bytes; otherwise the bytes are re-hashed on the way (the file may have changed).
+    ``path`` is a draft entry's ``local_path``: a file or a range of a staging pack, so it is
+    opened with :func:`cairn.snapshots.open_snapshot`, never ``open()``.
     """
 
     digest: str

@@ -18,6 +18,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import IO
 
@@ -157,12 +158,15 @@ def _snapshot_round(
     stats = {p: os.stat(p) for p in paths}
     known = memo.lookup_snapshots(stats)
     started = now_ns()
+    packs = packs_for(cache.root)
     pack_sizes: dict[str, int] = {}
     results: dict[str, FileDigest] = {}
     todo: list[str] = []
     for p in paths:
         h, staged = known.get(p, (None, None))
         snap = None
+        if h is not None and staged is None:
+            staged = packs.pending(h)  # staged by this process, not yet told to the memo
         if h is None:
             pass
         elif staged is not None:
@@ -246,9 +250,7 @@ def _stage_small(
         if nbytes >= BATCH_BYTES:
             flush()
     flush()
-    if staged:
-        packs.sync()  # before the memo names them: see cairn.cache.staging
-        memo.remember_staged(staged)
+    packs.settle(memo, staged)  # the memo names them once they are synced
     return out
 
 
@@ -306,7 +308,7 @@ def walk_files(root: Path) -> list[tuple[str, str]]:
             return
         seen.add((st.st_dev, st.st_ino))
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=attrgetter("name"))
         subdirs = []
         for entry in entries:
             name = f"{rel}/{entry.name}" if rel else entry.name

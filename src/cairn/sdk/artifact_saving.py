@@ -14,6 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
 from cairn import naming
+from cairn.cache.staging import packs_for
 from cairn.errors import (
     ArtifactNotLoggedError,
     BlobNotFoundError,
@@ -88,6 +89,10 @@ def _upload_and_commit(
     backend, settings = run._backend, run._settings
     manifest = self._manifest
     assert manifest is not None
+    # What this process staged is synced and memoised now, so an unchanged re-log from
+    # another process reads nothing (see cairn.cache.staging).
+    cache = context.cache_for(settings)
+    packs_for(cache.root).settle(cache.memo, force=True)
     try:
         # The same content as the latest version: that version is the answer, and saying
         # so takes one digest, with no blob or manifest sent. (If another version was
@@ -157,6 +162,8 @@ def _upsert(
     backend, settings = run._backend, run._settings
     manifest = self._manifest
     assert manifest is not None
+    cache = context.cache_for(settings)
+    packs_for(cache.root).settle(cache.memo, force=True)  # as in _upload_and_commit
     try:
         transfer.upload_missing(
             manifest, backend, context.cache_for(settings), self._staged, silent=settings.silent
