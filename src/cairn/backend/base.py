@@ -36,8 +36,10 @@ Progress = Callable[[int], None]  # called with a number of bytes done
 class BlobUpload:
     """A blob to send: its hex MD5, where its bytes are, and how big it is.
 
-    ``trusted`` marks a read-only cache object whose digest this process computed from the
-    very same bytes; otherwise the bytes are re-hashed on the way (the file may have changed).
+    ``trusted`` marks a read-only snapshot (cache object or staged copy) whose digest this
+    process computed from the very same bytes: the embedded store writes it without hashing
+    (:func:`cairn.core.transfer.ingest.local_files`). Otherwise the file may have changed since
+    it was hashed, and its bytes are verified on the way.
     """
 
     digest: str
