@@ -35,7 +35,7 @@ class BlobStore(Protocol):
 
     def put_file(self, digest: str, path: str, *, trusted: bool = False) -> int:
         """Store a local file. ``trusted`` means its digest was computed by this process from
-        the same bytes (a read-only cache object), so a local store may hard-link it."""
+        the same bytes (a read-only snapshot), so a local store copies it without hashing."""
 
     def open(self, digest: str) -> IO[bytes]:
         """A binary stream of the blob; BlobNotFoundError if absent."""

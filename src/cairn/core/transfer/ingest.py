@@ -285,6 +285,7 @@ def _unpack(storage: Storage, spooled: SpooledPack) -> None:
             f.seek(offset)
             data = f.read(size)
             if isinstance(store, LocalSpool):  # verified while spooled: write, rename
+                store.tmp_dir()
                 tmp = store.new_tmp()
                 try:
                     with open(tmp, "xb") as out:
