@@ -1,0 +1,174 @@
+"""Previews, comparisons, lineage, registries and runs through the app in process (no
+browser): what each page shows, who may see it, and that user-supplied text is escaped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+pytest.importorskip("fastapi")
+
+from cairn.records import RunUpdate
+from cairn.server import ServerConfig
+from tests.server.conftest import Server, log_version, make_server
+from tests.ui.media_files import EVIL, media_files
+from tests.ui.test_pages import csrf_of, signed_in
+
+ESCAPED = "&lt;script&gt;alert("
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("ui-more")
+    srv = make_server(
+        tmp, ServerConfig(db_url=f"sqlite:///{tmp / 'ui.db'}", store_uri=(tmp / "b").as_uri())
+    )
+    alice = srv.backend("alice")
+    svc = srv.state.service.bind(srv.state.accounts.principal_for_key(srv.keys["alice"]))
+    files = media_files()
+    srv.v0 = log_version(alice, tmp, "alice", "media", "samples", files)  # type: ignore[attr-defined]
+    changed = {**files, "notes.txt": b"plain text changed\n", "new.txt": b"new"}
+    del changed["blob.bin"]
+    changed["media/images/cat.png"] = files["media/images/cat.png"][:-4] + b"\x00\x00\x00\x00"
+    srv.v1 = log_version(alice, tmp, "alice", "media", "samples", changed)  # type: ignore[attr-defined]
+    from cairn.records import VersionUpdate
+
+    svc.update_version(srv.v1.id, VersionUpdate(metadata={"note": EVIL, "rows": 2}))  # type: ignore[attr-defined]
+    # Lineage: a private run in alice's secret project used v1 and logged a version there.
+    run = svc.create_run("alice", "secret-lab", run_id="r-secret", name="secret-run-name")
+    svc.use_version("alice", "secret-lab", run.id, srv.v1.id, None, None)  # type: ignore[attr-defined]
+    train = svc.create_run("alice", "media", run_id="r-train", name=f"train {EVIL}")
+    svc.use_version("alice", "media", train.id, srv.v0.id, None, None)  # type: ignore[attr-defined]
+    from cairn.core.run_data import RunData
+
+    RunData(svc).update(
+        "alice",
+        "media",
+        train.id,
+        RunUpdate(
+            history=tuple({"_step": i, "loss": 1 / (i + 1), "acc": i / 10} for i in range(10)),
+            summary={"loss": 0.1, "note": EVIL},
+            config={"lr": 0.01, "name": EVIL},
+        ),
+    )
+    yield srv
+    for c in srv._open:
+        c.close()
+    srv.transport.close()
+    srv.state.db.dispose()
+
+
+def v(server: Server, name: str) -> Any:
+    return getattr(server, name)
+
+
+@pytest.fixture(scope="module")
+def alice(server: Server) -> httpx.Client:
+    return signed_in(server, "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(server: Server) -> httpx.Client:
+    return signed_in(server, "bob")
+
+
+def preview(c: httpx.Client, server: Server, path: str) -> httpx.Response:
+    return c.get(f"/versions/{v(server, 'v0').id}/preview/{path}")
+
+
+def section(html: str) -> str:
+    return html.split('id="preview"', 1)[1].split("</section>", 1)[0]
+
+
+# -- previews -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "kind", "shows"),
+    [
+        ("notes.txt", "text", ["plain text", ESCAPED]),
+        ("config.json", "text", ['data-lang="json"', "&#34;lr&#34;: 0.1", ESCAPED]),
+        ("params.yaml", "text", ['data-lang="yaml"', ESCAPED]),
+        ("rows.csv", "csv", ["<td>row 49</td>", "The first 50 rows"]),
+        ("evil.csv", "csv", [ESCAPED]),
+        ("data.parquet", "parquet", ["preview needs pyarrow"]),
+        ("media/images/cat.png", "image", ['<img class="preview-image"']),
+        ("sound.wav", "audio", ["<audio controls"]),
+        ("clip.webm", "video", ["<video controls"]),
+        ("page.html", "html", ['<iframe class="html-preview" sandbox=""']),
+        ("cat.image-file.json", "media-image", ["<rect", 'class="mask"', ESCAPED]),
+        ("samples.table.json", "table", ['id="media-table"', "<rect", ESCAPED]),
+        ("blob.bin", "none", ["a binary file"]),
+    ],
+)
+def test_each_kind_of_file_previews(
+    alice: httpx.Client, server: Server, path: str, kind: str, shows: list[str]
+) -> None:
+    r = preview(alice, server, path)
+    assert r.status_code == 200, r.text
+    assert f"preview-{kind}" in r.text
+    body = section(r.text)
+    for text in shows:
+        assert text in body, text
+    assert EVIL not in r.text
+
+
+def test_a_box_is_drawn_where_the_file_puts_it(alice: httpx.Client, server: Server) -> None:
+    body = section(preview(alice, server, "cat.image-file.json").text)
+    # Fractions of a 64x48 image, and a pixel box given by its middle.
+    rects = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', body)
+    got = [tuple(round(float(n), 3) for n in r) for r in rects]
+    assert got == [(6.4, 9.6, 25.6, 28.8), (35.0, 16.0, 10.0, 8.0)]
+
+
+def test_a_large_text_file_previews_its_start_only(alice: httpx.Client, server: Server) -> None:
+    body = section(preview(alice, server, "big.log").text)
+    assert "line 0000000" in body and "line 0059999" not in body
+    assert "download the file for the rest" in body
+
+
+def test_raw_bytes_answer_ranges(alice: httpx.Client, server: Server) -> None:
+    url = f"/versions/{v(server, 'v0').id}/raw/blob.bin"
+    whole = alice.get(url)
+    assert whole.status_code == 200 and whole.content == bytes(range(256)) * 4
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = alice.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206
+    assert part.content == bytes(range(10, 20))
+    assert part.headers["content-range"] == "bytes 10-19/1024"
+    tail = alice.get(url, headers={"Range": "bytes=-4"})
+    assert tail.content == bytes(range(252, 256))
+    assert alice.get(url, headers={"Range": "bytes=5000-"}).status_code == 416
+
+
+def test_an_html_file_is_served_sandboxed(alice: httpx.Client, server: Server) -> None:
+    r = alice.get(f"/versions/{v(server, 'v0').id}/raw/page.html")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert csp.startswith("sandbox;") and "allow-scripts" not in csp
+    assert "allow-same-origin" not in csp and "script-src" not in csp  # default-src 'none'
+    assert "default-src 'none'" in csp
+    assert r.headers["x-frame-options"] == "SAMEORIGIN"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    frame = re.search(r"<iframe[^>]*>", preview(alice, server, "page.html").text)
+    assert frame is not None and 'sandbox=""' in frame.group(0)
+
+
+def test_unknown_types_are_not_served_as_pages(alice: httpx.Client, server: Server) -> None:
+    r = alice.get(f"/versions/{v(server, 'v0').id}/raw/cat.image-file.json")
+    assert r.headers["content-type"] == "application/octet-stream"
+
+
+def test_an_outsider_previews_nothing(bob: httpx.Client, server: Server) -> None:
+    vid = v(server, "v0").id
+    for url in (f"/versions/{vid}/preview/notes.txt", f"/versions/{vid}/raw/notes.txt"):
+        r = bob.get(url)
+        assert r.status_code == 404
+        assert "plain text" not in r.text
+
+
+def test_a_missing_file_is_not_found(alice: httpx.Client, server: Server) -> None:
+    r = preview(alice, server, "no/such/file.txt")
+    assert r.status_code == 404
