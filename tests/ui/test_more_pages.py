@@ -172,3 +172,64 @@ def test_an_outsider_previews_nothing(bob: httpx.Client, server: Server) -> None
 def test_a_missing_file_is_not_found(alice: httpx.Client, server: Server) -> None:
     r = preview(alice, server, "no/such/file.txt")
     assert r.status_code == 404
+
+
+# -- comparing two versions -----------------------------------------------------------------------
+def test_compare_lists_what_changed(alice: httpx.Client, server: Server) -> None:
+    a, b = v(server, "v0").id, v(server, "v1").id
+    r = alice.get(f"/versions/{a}/compare/{b}")
+    assert r.status_code == 200, r.text
+    assert "1 added" in r.text and "1 removed" in r.text and "2 changed" in r.text
+    table = r.text.split('id="diff-entries"', 1)[1]
+    rows = re.findall(r'<td><code>([^<]+)</code></td><td class="status-(\w+)">', table)
+    assert rows == [
+        ("blob.bin", "removed"),
+        ("media/images/cat.png", "changed"),
+        ("new.txt", "added"),
+        ("notes.txt", "changed"),
+    ]
+    assert "metadata.note" in r.text and EVIL not in r.text and ESCAPED in r.text
+    # The changed image side by side, from both versions.
+    assert f'src="/versions/{a}/raw/media/images/cat.png"' in r.text
+    assert f'src="/versions/{b}/raw/media/images/cat.png"' in r.text
+
+
+def test_a_small_text_file_diffs_line_by_line(alice: httpx.Client, server: Server) -> None:
+    a, b = v(server, "v0").id, v(server, "v1").id
+    r = alice.get(f"/versions/{a}/compare/{b}/file/notes.txt")
+    assert r.status_code == 200
+    diff = r.text.split('id="text-diff"', 1)[1].split("</pre>", 1)[0]
+    assert '<span class="del">-plain text &lt;script&gt;alert(' in diff
+    assert '<span class="add">+plain text changed</span>' in diff
+    assert EVIL not in r.text
+
+
+def test_compare_pages_through_files(alice: httpx.Client, server: Server) -> None:
+    from cairn.server.ui import compare
+
+    a, b = v(server, "v0").id, v(server, "v1").id
+    old = compare.PAGE
+    compare.PAGE = 2
+    try:
+        first = alice.get(f"/versions/{a}/compare/{b}").text
+        nxt = re.search(r'rel="next" href="([^"]+)"', first)
+        assert nxt is not None
+        second = alice.get(nxt.group(1).replace("&amp;", "&")).text
+    finally:
+        compare.PAGE = old
+    assert "new.txt" in second and "notes.txt" in second and "blob.bin" not in second
+
+
+def test_choosing_a_version_to_compare_with(alice: httpx.Client, server: Server) -> None:
+    a, b = v(server, "v0").id, v(server, "v1").id
+    r = alice.get(f"/versions/{a}/compare")
+    assert f'href="/versions/{a}/compare/{b}"' in r.text
+    r = alice.get(f"/versions/{a}/compare", params={"other": b}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/versions/{a}/compare/{b}"
+
+
+def test_an_outsider_compares_nothing(bob: httpx.Client, server: Server) -> None:
+    a, b = v(server, "v0").id, v(server, "v1").id
+    for url in (f"/versions/{a}/compare/{b}", f"/versions/{a}/compare/{b}/file/notes.txt"):
+        r = bob.get(url)
+        assert r.status_code == 404 and "notes.txt" not in r.text.split("<main", 1)[1]

@@ -82,7 +82,7 @@ class Preview:
     note: str = ""
 
 
-def _decode(data: bytes) -> str | None:
+def decode_text(data: bytes) -> str | None:
     """Text if ``data`` looks like text (no NULs; valid UTF-8 but for a cut last character)."""
     if b"\x00" in data[:8192]:
         return None
@@ -134,7 +134,7 @@ def preview_of(svc: Service, path: str, entry: dict[str, Any]) -> Preview:
             return Preview("media-image", image=image)
     head = blob_ranges.read_range(svc, digest, 0, size if whole and ext == ".json" else HEAD_BYTES)
     truncated = size > len(head)
-    text = _decode(head)
+    text = decode_text(head)
     if text is None:
         return Preview("none", note="a binary file: download it to open it")
     if ext in (".csv", ".tsv"):
