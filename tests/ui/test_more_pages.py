@@ -38,9 +38,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from cairn.records import VersionUpdate
 
     svc.update_version(srv.v1.id, VersionUpdate(metadata={"note": EVIL, "rows": 2}))  # type: ignore[attr-defined]
-    # Lineage: a private run in alice's secret project used v1 and logged a version there.
+    # Lineage: a private run in alice's secret project used a version of her public project.
+    shared = log_version(alice, tmp, "alice", "open", "shared", {"s.txt": b"shared"})
+    srv.shared = shared  # type: ignore[attr-defined]
+    api = srv.client("alice")
+    assert api.patch("/api/v1/projects/alice/open", json={"visibility": "public"}).is_success
     run = svc.create_run("alice", "secret-lab", run_id="r-secret", name="secret-run-name")
-    svc.use_version("alice", "secret-lab", run.id, srv.v1.id, None, None)  # type: ignore[attr-defined]
+    svc.use_version("alice", "secret-lab", run.id, shared.id, None, None)
     train = svc.create_run("alice", "media", run_id="r-train", name=f"train {EVIL}")
     svc.use_version("alice", "media", train.id, srv.v0.id, None, None)  # type: ignore[attr-defined]
     from cairn.core.run_data import RunData
@@ -233,3 +237,50 @@ def test_an_outsider_compares_nothing(bob: httpx.Client, server: Server) -> None
     for url in (f"/versions/{a}/compare/{b}", f"/versions/{a}/compare/{b}/file/notes.txt"):
         r = bob.get(url)
         assert r.status_code == 404 and "notes.txt" not in r.text.split("<main", 1)[1]
+
+
+# -- lineage ------------------------------------------------------------------------------------
+def test_the_lineage_graph_has_runs_and_versions(alice: httpx.Client, server: Server) -> None:
+    vid = v(server, "v0").id
+    page = alice.get(f"/versions/{vid}/lineage")
+    assert page.status_code == 200
+    assert f'data-graph-url="/versions/{vid}/lineage/graph?direction=both&amp;depth=3"' in page.text
+    assert EVIL not in page.text and "train &lt;script&gt;" in page.text
+    graph = alice.get(f"/versions/{vid}/lineage/graph").json()
+    labels = {n["data"]["label"]: n["data"] for n in graph["nodes"]}
+    assert labels["samples:v0"]["root"] is True
+    run = labels[f"train {EVIL}"]  # JSON, drawn by cytoscape as text (never as HTML)
+    assert run["kind"] == "run" and run["url"] == "/projects/alice/media/runs/r-train/lineage"
+    assert {e["data"]["kind"] for e in graph["edges"]} == {"used"}
+
+
+def test_a_run_s_lineage(alice: httpx.Client, server: Server) -> None:
+    r = alice.get("/projects/alice/media/runs/r-train/lineage/graph", params={"depth": 1})
+    assert r.status_code == 200
+    assert {n["data"]["label"] for n in r.json()["nodes"]} == {f"train {EVIL}", "samples:v0"}
+    assert alice.get("/projects/alice/media/runs/r-train/lineage").status_code == 200
+
+
+def test_a_private_run_is_a_placeholder_to_an_outsider(
+    alice: httpx.Client, bob: httpx.Client, server: Server
+) -> None:
+    # bob may read the public alice/open but not alice/secret-lab, whose run used its version.
+    vid = v(server, "shared").id
+    graph = bob.get(f"/versions/{vid}/lineage/graph")
+    assert graph.status_code == 200, graph.text
+    page = bob.get(f"/versions/{vid}/lineage")
+    assert page.status_code == 200
+    for text in (graph.text, page.text):
+        assert "secret-run-name" not in text and "r-secret" not in text and "secret-lab" not in text
+    hidden = [n["data"] for n in graph.json()["nodes"] if n["data"]["kind"] == "hidden"]
+    assert hidden and all(n["label"] == "private" and n["url"] == "" for n in hidden)
+    assert "private run" in page.text
+    # alice sees her own run by name.
+    assert "secret-run-name" in alice.get(f"/versions/{vid}/lineage/graph").text
+
+
+def test_an_outsider_sees_no_lineage_of_a_private_version(
+    bob: httpx.Client, server: Server
+) -> None:
+    r = bob.get("/projects/alice/secret-lab/runs/r-secret/lineage/graph")
+    assert r.status_code == 404 and "secret-run-name" not in r.text
