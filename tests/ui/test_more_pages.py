@@ -284,3 +284,57 @@ def test_an_outsider_sees_no_lineage_of_a_private_version(
 ) -> None:
     r = bob.get("/projects/alice/secret-lab/runs/r-secret/lineage/graph")
     assert r.status_code == 404 and "secret-run-name" not in r.text
+
+
+# -- registries and portfolios ------------------------------------------------------------------
+def test_promote_to_a_registry_then_unlink(alice: httpx.Client, server: Server) -> None:
+    vid = v(server, "v0").id
+    form = alice.get(f"/versions/{vid}/promote")
+    assert form.status_code == 200 and 'value="wandb-registry-model"' in form.text
+    fields = {
+        "entity": "alice",
+        "project": "wandb-registry-model",
+        "portfolio": "best-samples",
+        "aliases": "production, candidate",
+    }
+    # Without the form's token: refused, nothing linked.
+    assert alice.post(f"/versions/{vid}/promote", data=fields).status_code == 403
+    token = csrf_of(form.text)
+    r = alice.post(f"/versions/{vid}/promote", data={**fields, "csrf": token})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/projects/alice/wandb-registry-model/portfolios#portfolio-best-samples"
+    listing = alice.get("/registries").text
+    assert 'href="/projects/alice/wandb-registry-model/portfolios">model</a>' in listing
+    page = alice.get("/projects/alice/wandb-registry-model/portfolios").text
+    assert "best-samples" in page and ">production<" in page and ">candidate<" in page
+    assert "alice/media/samples:v0" in page
+    link_id = re.search(r'action="/links/([^/]+)/unlink"', page)
+    assert link_id is not None
+    here = "/projects/alice/wandb-registry-model/portfolios"
+    r = alice.post(f"/links/{link_id.group(1)}/unlink", data={"csrf": token, "next": here})
+    assert r.status_code == 303 and r.headers["location"] == here
+    assert "alice/media/samples:v0" not in alice.get(here).text
+
+
+def test_unlink_goes_back_only_to_this_site(alice: httpx.Client, server: Server) -> None:
+    from cairn.server.ui.registries import _local
+
+    assert _local("//evil.example/x", "/registries") == "/registries"
+    assert _local("https://evil.example/", "/registries") == "/registries"
+    assert _local("/projects/a/b/portfolios", "/x") == "/projects/a/b/portfolios"
+
+
+def test_an_outsider_cannot_promote_or_see_a_private_registry(
+    alice: httpx.Client, bob: httpx.Client, server: Server
+) -> None:
+    vid = v(server, "v0").id
+    token = csrf_of(alice.get(f"/versions/{vid}/promote").text)
+    fields = {"entity": "alice", "project": "wandb-registry-data", "portfolio": "secret-pf"}
+    assert alice.post(f"/versions/{vid}/promote", data={**fields, "csrf": token}).status_code == 303
+    assert "wandb-registry-data" not in bob.get("/registries").text
+    r = bob.get("/projects/alice/wandb-registry-data/portfolios")
+    assert r.status_code == 404 and "secret-pf" not in r.text
+    bob_token = csrf_of(bob.get("/registries").text)
+    mine = {"entity": "bob", "project": "wandb-registry-mine", "portfolio": "stolen"}
+    r = bob.post(f"/versions/{vid}/promote", data={**mine, "csrf": bob_token})
+    assert r.status_code == 404  # a version bob may not read, as one that does not exist
