@@ -338,3 +338,51 @@ def test_an_outsider_cannot_promote_or_see_a_private_registry(
     mine = {"entity": "bob", "project": "wandb-registry-mine", "portfolio": "stolen"}
     r = bob.post(f"/versions/{vid}/promote", data={**mine, "csrf": bob_token})
     assert r.status_code == 404  # a version bob may not read, as one that does not exist
+
+
+# -- runs -----------------------------------------------------------------------------------------
+def test_a_run_page_shows_config_summary_and_artifacts(
+    alice: httpx.Client, server: Server
+) -> None:
+    r = alice.get("/projects/alice/media/runs/r-train")
+    assert r.status_code == 200, r.text
+    assert EVIL not in r.text and "train &lt;script&gt;" in r.text
+    config = r.text.split('id="run-config"', 1)[1].split("</div>", 1)[0]
+    assert "lr" in config and "0.01" in config and ESCAPED in config
+    used = r.text.split('id="run-used"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="/projects/alice/media/artifacts/samples/v0"' in used
+    assert 'data-metrics-url="/projects/alice/media/runs/r-train/metrics"' in r.text
+    runs = alice.get("/projects/alice/media/runs")
+    assert 'href="/projects/alice/media/runs/r-train"' in runs.text and EVIL not in runs.text
+
+
+def test_metrics_are_series_by_step(alice: httpx.Client, server: Server) -> None:
+    data = alice.get("/projects/alice/media/runs/r-train/metrics").json()
+    assert data["steps"] == list(range(10))
+    assert data["series"]["loss"][:2] == [1.0, 0.5]
+    assert data["series"]["acc"][3] == 0.3
+
+
+def test_non_finite_metrics_are_gaps() -> None:
+    from cairn.server.ui.runs import series
+
+    out = series(['{"_step": 0, "loss": NaN, "x": "text"}', '{"_step": 1, "loss": 2}'])
+    assert out["series"] == {"loss": [None, 2.0]}
+
+
+def test_an_outsider_sees_no_private_run(bob: httpx.Client, server: Server) -> None:
+    for url in (
+        "/projects/alice/secret-lab/runs/r-secret",
+        "/projects/alice/secret-lab/runs/r-secret/metrics",
+        "/projects/alice/secret-lab/runs",
+    ):
+        r = bob.get(url)
+        assert r.status_code == 404 and "secret-run-name" not in r.text
+
+
+def test_signing_in_from_a_file_page_does_not_repeat_its_name(server: Server) -> None:
+    vid = v(server, "v0").id
+    for url in (f"/versions/{vid}/preview/notes.txt", f"/versions/{vid}/raw/notes.txt"):
+        r = server.client().get(url)
+        assert r.status_code == 401 and "Sign in" in r.text
+        assert "notes.txt" not in r.text

@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from cairn.server.ui import account, collections, docs, files, projects, signin, versions
-from cairn.server.ui import compare, lineage, previews, raw, registries
+from cairn.server.ui import compare, lineage, previews, raw, registries, runs
 from cairn.server.ui.headers import SecurityHeaders
 from cairn.server.ui.render import HERE
 
 PAGES = [signin, account, projects, collections, versions, files]
-PAGES += [raw, previews, compare, lineage, registries]
+PAGES += [raw, previews, compare, lineage, registries, runs]
 
 
 def install(app: FastAPI) -> None:

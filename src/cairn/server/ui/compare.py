@@ -18,12 +18,12 @@ from cairn.core import blob_ranges, diff
 from cairn.core.service import Service
 from cairn.errors import EntryNotFoundError
 from cairn.server.ui.previews import IMAGE, decode_text
-from cairn.server.ui.raw import blob_of, suffix
-from cairn.server.ui.render import PageRoute, page
-from cairn.server.ui.session import Reader, service_for
+from cairn.server.ui.raw import FileReader, FileRoute, blob_of, suffix
+from cairn.server.ui.render import page
+from cairn.server.ui.session import service_for
 from cairn.server.ui.versions import version_url
 
-router = APIRouter(route_class=PageRoute)
+router = APIRouter(route_class=FileRoute)
 
 PAGE = 200
 SIDE_BY_SIDE = 12  # changed images shown on a page of the comparison
@@ -34,7 +34,7 @@ Cursor = Annotated[str | None, Query(max_length=4096)]
 @router.get("/versions/{version_id}/compare")
 def choose(
     request: Request,
-    viewer: Reader,
+    viewer: FileReader,
     version_id: str,
     other: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
@@ -55,7 +55,7 @@ def choose(
 
 @router.get("/versions/{version_id}/compare/{other_id}")
 def compare(
-    request: Request, viewer: Reader, version_id: str, other_id: str, after: Cursor = None
+    request: Request, viewer: FileReader, version_id: str, other_id: str, after: Cursor = None
 ) -> Response:
     """How ``other_id`` differs from ``version_id``: counts, values, and a page of files."""
     svc = service_for(request, viewer)
@@ -115,7 +115,7 @@ def text_diff(old: str, new: str, old_name: str, new_name: str) -> list[tuple[st
 
 @router.get("/versions/{version_id}/compare/{other_id}/file/{path:path}")
 def compare_file(
-    request: Request, viewer: Reader, version_id: str, other_id: str, path: str
+    request: Request, viewer: FileReader, version_id: str, other_id: str, path: str
 ) -> Response:
     """One file in both versions: a text diff, or two images side by side.
 

@@ -26,12 +26,12 @@ from starlette.responses import Response
 from cairn.core import blob_ranges
 from cairn.core.service import Service
 from cairn.server.ui import media_views
-from cairn.server.ui.raw import blob_of, file_of, suffix
-from cairn.server.ui.render import PageRoute, page
-from cairn.server.ui.session import Reader, service_for
+from cairn.server.ui.raw import FileReader, FileRoute, blob_of, file_of, suffix
+from cairn.server.ui.render import page
+from cairn.server.ui.session import service_for
 from cairn.server.ui.versions import version_url
 
-router = APIRouter(route_class=PageRoute)
+router = APIRouter(route_class=FileRoute)
 
 HEAD_BYTES = 256 * 1024
 PARSE_LIMIT = 4 * 1024 * 1024
@@ -158,7 +158,7 @@ def preview_of(svc: Service, path: str, entry: dict[str, Any]) -> Preview:
 
 
 @router.get("/versions/{version_id}/preview/{path:path}")
-def preview(request: Request, viewer: Reader, version_id: str, path: str) -> Response:
+def preview(request: Request, viewer: FileReader, version_id: str, path: str) -> Response:
     """A file of a version, previewed.
 
     Raises:

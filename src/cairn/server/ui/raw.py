@@ -11,20 +11,49 @@ a page of its own; only this site's pages may frame it.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from cairn.core import blob_ranges
 from cairn.core.service import Service
-from cairn.errors import EntryNotFoundError
+from cairn.errors import AuthenticationError, EntryNotFoundError
 from cairn.manifest.digest import stored_blob
 from cairn.server.ui.render import PageRoute
-from cairn.server.ui.session import Reader, service_for
+from cairn.server.ui.session import Viewer, current_viewer, service_for
+from cairn.server.ui.signin import signin_form
 
-router = APIRouter(route_class=PageRoute)
+
+
+class FileRoute(PageRoute):
+    """A page about one file: not signed in, the sign-in form leads back to the start page,
+    not to this URL, so the form does not repeat a file's name (a file name is data)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                await anyio.to_thread.run_sync(current_viewer, request)  # the database, off the loop
+            except AuthenticationError as exc:
+                return signin_form(request, status=401, error=exc.message or None, next_url="/")
+            return await handler(request)
+
+        return run
+
+
+def _signed_in(request: Request) -> Viewer:
+    """The viewer :class:`FileRoute` found already (else found here)."""
+    seen = getattr(request.state, "ui_viewer", None)
+    return seen if isinstance(seen, Viewer) else current_viewer(request)
+
+
+FileReader = Annotated[Viewer, Depends(_signed_in)]
+router = APIRouter(route_class=FileRoute)
 
 RAW_POLICY = (
     "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; "
@@ -106,7 +135,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 @router.get("/versions/{version_id}/raw/{path:path}")
-def raw(request: Request, viewer: Reader, version_id: str, path: str) -> Response:
+def raw(request: Request, viewer: FileReader, version_id: str, path: str) -> Response:
     """One file's bytes to show in the page (an image, a player, a sandboxed frame).
 
     Raises:
