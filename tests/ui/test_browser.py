@@ -33,7 +33,7 @@ def test_sign_in_with_a_key_and_browse_to_a_versions_files(page: Any, site: Site
     shot(page, "projects")
     page.click("text=alice/bikes")
     page.wait_for_selector("h2:has-text('dataset')")
-    assert page.locator("a:text-is('bike-model')").count() == 1
+    assert page.locator("h2", has_text="model").count() == 1
     shot(page, "project")
     page.click("a:text-is('bike-rides')")
     rows = page.locator("#versions tbody tr")
@@ -43,6 +43,8 @@ def test_sign_in_with_a_key_and_browse_to_a_versions_files(page: Any, site: Site
     page.click("#versions >> a:text-is('v2')")
     page.wait_for_selector("#files")
     assert "Lyon" in page.locator(".metadata").inner_text()
+    runs = page.locator("#runs").inner_text()
+    assert "prep0001" in runs and "alice/bikes/train001" in runs
     shot(page, "version", full_page=True)
     # Folders open in place (htmx) and keep a shareable URL.
     page.click("#files >> text=images/")

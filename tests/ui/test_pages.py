@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -115,6 +116,7 @@ def test_pages_carry_security_headers(server: Server) -> None:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
 
 
 def test_folders_page_without_loading_the_version(server: Server) -> None:
@@ -128,3 +130,108 @@ def test_folders_page_without_loading_the_version(server: Server) -> None:
     assert re.findall(r'<tr class="dir">\s*<td><a [^>]*>([^<]+)</a>', inner) == ["sub/"]
     assert "y.txt" in inner
     assert "top.txt" not in inner.split('id="files"')[1]
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_on_https(server: Server) -> None:
+    for scheme, secure in (("http", False), ("https", True)):
+        c = server.client()
+        c.base_url = httpx.URL(f"{scheme}://cairn.test")
+        form = c.get("/signin").text
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form)
+        assert nonce is not None
+        r = c.post("/signin", data={"nonce": nonce.group(1), "key": server.keys["bob"]})
+        cookie = r.headers["set-cookie"].lower()
+        assert cookie.startswith("cairn_session=") and "httponly" in cookie
+        assert "samesite=lax" in cookie and ("secure" in cookie) == secure
+
+
+def test_sign_in_refuses_a_form_from_elsewhere_and_goes_only_to_local_pages(
+    server: Server,
+) -> None:
+    c = server.client()
+    r = c.post("/signin", data={"nonce": "forged", "key": server.keys["bob"]})
+    assert r.status_code == 403 and "cairn_session" not in c.cookies
+    form = c.get("/signin").text
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form)
+    assert nonce is not None
+    data = {"nonce": nonce.group(1), "key": server.keys["bob"], "next": "//evil.example/x"}
+    r = c.post("/signin", data=data)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_collection_pages_link_to_older_versions(tmp_path: Path) -> None:
+    srv = make_server(
+        tmp_path,
+        ServerConfig(db_url=f"sqlite:///{tmp_path / 'p.db'}", store_uri=(tmp_path / "b").as_uri()),
+    )
+    try:
+        alice = srv.backend("alice")
+        for i in range(52):
+            log_version(alice, tmp_path, "alice", "p", "many", {"f": str(i).encode()})
+        c = signed_in(srv, "alice")
+        first = c.get("/projects/alice/p/artifacts/many").text
+        shown = re.findall(r'<td><a href="[^"]+">(v\d+)</a></td>', first)
+        assert shown[0] == "v51" and shown[-1] == "v2" and len(shown) == 50
+        older = re.search(r'href="([^"]+)" rel="next"', first)
+        assert older is not None
+        rest = c.get(older.group(1).replace("&amp;", "&")).text
+        assert re.findall(r'<td><a href="[^"]+">(v\d+)</a></td>', rest) == ["v1", "v0"]
+        assert 'rel="next"' not in rest
+    finally:
+        for client in srv._open:
+            client.close()
+        srv.transport.close()
+        srv.state.db.dispose()
+
+
+def test_an_open_local_server_needs_no_sign_in(tmp_path: Path) -> None:
+    srv = make_server(
+        tmp_path,
+        ServerConfig(
+            db_url=f"sqlite:///{tmp_path / 'l.db'}",
+            store_uri=(tmp_path / "b").as_uri(),
+            insecure_local=True,
+        ),
+    )
+    try:
+        r = srv.client().get("/")
+        assert r.status_code == 200 and "Signed in as" in r.text
+        cross = srv.client().post(
+            "/account/keys", data={"label": "x"}, headers={"Sec-Fetch-Site": "cross-site"}
+        )
+        assert cross.status_code == 403
+    finally:
+        for client in srv._open:
+            client.close()
+        srv.transport.close()
+        srv.state.db.dispose()
+
+
+def test_a_portfolio_and_its_members_open_like_collections(server: Server) -> None:
+    alice = server.backend("alice")
+    v = log_version(alice, server.tmp, "alice", "shown", "to-promote", {"m.bin": b"model"})
+    alice.link_version(v.id, "alice", "wandb-registry-model", "classifier", ["production"])
+    c = signed_in(server, "alice")
+    base = "/projects/alice/wandb-registry-model"
+    assert "classifier" in c.get(base).text
+    page = c.get(f"{base}/artifacts/classifier")
+    assert page.status_code == 200 and "portfolio" in page.text
+    member = c.get(f"{base}/artifacts/classifier/v0")
+    assert member.status_code == 200, member.text
+    assert "production" in member.text and "m.bin" in member.text
+    source = c.get("/projects/alice/shown/artifacts/to-promote/v0").text
+    assert "alice/wandb-registry-model/classifier:v0" in source  # its links
+
+
+def test_a_long_history_pages(server: Server) -> None:
+    alice = server.backend("alice")
+    v = log_version(alice, server.tmp, "alice", "shown", "busy", {"f": b"f"})
+    for i in range(30):
+        alice.update_version(v.id, VersionUpdate(tags=(f"t{i}",)))  # a tag added, one removed
+    c = signed_in(server, "alice")
+    first = c.get("/projects/alice/shown/artifacts/busy/v0").text
+    later = re.search(r'href="([^"]+)" rel="next">Later changes', first)
+    events = first.split('id="history"')[1]
+    assert later is not None and "&#34;t0&#34;" in events and "&#34;t29&#34;" not in events
+    rest = c.get(later.group(1).replace("&amp;", "&")).text
+    assert "&#34;t29&#34;" in rest.split('id="history"')[1] and "Later changes" not in rest

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from cairn.core import catalog, permissions
@@ -53,8 +53,8 @@ class DirEntry:
     ref: str | None = None
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _like(words: str) -> str:
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -121,7 +121,7 @@ def _newest_versions(s: Session, ids: list[int]) -> dict[int, tuple[int, int, da
             (newest.c.collection_id == m.Version.collection_id) & (newest.c.top == m.Version.index),
         )
     ).all()
-    return {c: (i, size, at) for c, i, size, at in rows}
+    return {c: (i or 0, size, at) for c, i, size, at in rows}  # committed: i is set
 
 
 def versions_newest_first(
@@ -165,10 +165,10 @@ def list_dir(
     """One page of a folder of a version (``prefix`` is ``""`` or ends with ``/``): its
     folders and files in path order, after the entry named ``after``; and the next ``after``.
 
-    Reads the file index by path range, skipping over each sub-folder with one index seek, so
-    a folder costs about one statement per sub-folder on the page plus one per ``limit`` files,
-    never a scan of the version. Paths compare in code point order (SQLite's, and
-    PostgreSQL's with the C collation Cairn's databases use).
+    One statement walks the file index by path (a recursive query, one index seek per entry:
+    to the next file, or past the whole of a sub-folder), and one more reads the files it found,
+    so a page costs the same in a version of ten files or of a million. Paths compare in code
+    point order (SQLite's, and PostgreSQL's with the C collation Cairn's databases use).
 
     Raises:
         ArtifactNotFoundError: no such version, or one the caller may not read (alike).
@@ -177,41 +177,66 @@ def list_dir(
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     record = svc.get_version(version_id)  # checks read access
-    # A folder's paths all lie in [prefix, prefix with its last "/" raised to "0").
-    upper = prefix[:-1] + "0" if prefix else None
-    out: list[DirEntry] = []
     if after is None:
-        low, inclusive = prefix, True
+        low = prefix
     elif after.endswith("/"):
-        low, inclusive = prefix + after[:-1] + "0", True
+        low = prefix + after[:-1] + _PAST_FOLDER
     else:
-        low, inclusive = prefix + after, False
+        low = prefix + after + _PAST_FILE
     with svc.db.read() as s:
         vid = s.scalar(select(m.Version.id).where(m.Version.public_id == record.id))
-        batch = limit + 1
+        params = {"vid": vid, "low": low, "plen": len(prefix), "limit": limit + 1}
+        params.update(past_folder=_PAST_FOLDER, past_file=_PAST_FILE)
+        if prefix:  # a folder's paths all lie below its prefix with the last "/" raised to "0"
+            params["upper"] = prefix[:-1] + _PAST_FOLDER
+        sql = _walk_sql("instr" if svc.db.is_sqlite else "strpos", bool(prefix))
+        found = [p for (p,) in s.execute(text(sql), params)]
+        names = [p for p in found if "/" not in p[len(prefix) :]]
         f = m.VersionFile
-        while len(out) <= limit:
-            q = select(f.path, f.size, f.digest, f.ref).where(f.version_id == vid)
-            q = q.where(f.path >= low if inclusive else f.path > low)
-            if upper is not None:
-                q = q.where(f.path < upper)
-            rows = s.execute(q.order_by(f.path).limit(batch)).all()
-            seen_folder = False
-            for path, size, digest, ref in rows:
-                rest = path[len(prefix) :]
-                if "/" in rest:
-                    child = rest.split("/", 1)[0]
-                    out.append(DirEntry(child + "/", prefix + child + "/", True))
-                    low, inclusive = prefix + child + "0", True  # past everything in it
-                    seen_folder = True
-                    break
-                out.append(DirEntry(rest, path, False, size, digest, ref))
-                low, inclusive = path, False
-                if len(out) > limit:
-                    break
-            if not seen_folder and len(rows) < batch:
-                break  # the folder has no more
-            # After a folder, the next rows are often more folders: look a little ahead.
-            batch = 8 if seen_folder else limit + 1 - len(out) or 1
+        files = {
+            r.path: r
+            for r in s.execute(
+                select(f.path, f.size, f.digest, f.ref).where(
+                    f.version_id == vid, f.path.in_(names)
+                )
+            )
+        }
+    out: list[DirEntry] = []
+    for path in found:
+        rest = path[len(prefix) :]
+        if "/" in rest:
+            child = rest.split("/", 1)[0]
+            out.append(DirEntry(child + "/", prefix + child + "/", True))
+        else:
+            r = files[path]
+            out.append(DirEntry(rest, path, False, r.size, r.digest, r.ref))
     page = out[:limit]
     return page, (page[-1].name if len(out) > limit else None)
+
+
+# The least string above every path under a folder "a/b/" is "a/b0" ("0" follows "/"); the least
+# above a file's path is the path and "\x01" (no path holds NUL, so nothing lies between).
+_PAST_FOLDER, _PAST_FILE = "0", "\x01"
+
+
+def _walk_sql(position: str, bounded: bool) -> str:
+    """The recursive walk over a folder's entries: each step seeks the least path at or above
+    the bound the previous entry sets (past its sub-folder, or just past the file).
+
+    ``position`` is the dialect's 1-based ``strpos``/``instr``.
+    """
+    upper = "AND f.path < :upper" if bounded else ""
+    slash = f"{position}(substr(w.path, :plen + 1), '/')"
+    return f"""
+WITH RECURSIVE w(path, n) AS (
+  SELECT (SELECT min(f.path) FROM version_files f
+          WHERE f.version_id = :vid AND f.path >= :low {upper}), 0
+  UNION ALL
+  SELECT (SELECT min(f.path) FROM version_files f
+          WHERE f.version_id = :vid {upper} AND f.path >= CASE
+            WHEN {slash} > 0 THEN substr(w.path, 1, :plen + {slash} - 1) || :past_folder
+            ELSE w.path || :past_file END), w.n + 1
+  FROM w WHERE w.path IS NOT NULL AND w.n + 1 < :limit
+)
+SELECT path FROM w WHERE path IS NOT NULL ORDER BY n
+"""

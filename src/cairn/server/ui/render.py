@@ -69,7 +69,10 @@ templates.env.tests["sequence"] = lambda v: isinstance(v, list | tuple)
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     """Render a template; ``context`` should hold ``viewer`` (None on the sign-in page)."""
     context.setdefault("viewer", None)
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    # Pages hold private names and the session's CSRF token: no shared or disk cache keeps them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> Response:

@@ -19,6 +19,7 @@ from cairn.server.ui.session import Reader, Writer, service_for
 router = APIRouter(route_class=PageRoute)
 
 FILES_PAGE = 100
+HISTORY_PAGE = 50
 Path = Annotated[str, Query(max_length=4096)]
 
 
@@ -59,10 +60,13 @@ def version(
     alias: str,
     dir: Path = "",
     after: Annotated[str | None, Query(max_length=4096)] = None,
+    history_after: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
+    """``dir``/``after``: the folder of files shown and where its page starts;
+    ``history_after``: where the page of the version's history (oldest first) starts."""
     svc = service_for(request, viewer)
     v = svc.resolve(entity, project, collection, alias)
-    events, more = history.of_version(svc, v.id, limit=100)
+    events, more = history.of_version(svc, v.id, after=history_after, limit=HISTORY_PAGE)
     context = {
         "viewer": viewer,
         "v": v,
