@@ -15,6 +15,8 @@
         container: box,
         elements: graph,
         wheelSensitivity: 0.3,
+        maxZoom: 1.6,
+        minZoom: 0.05,
         textureOnViewport: graph.nodes.length > 150,
         hideEdgesOnViewport: graph.nodes.length > 150,
         style: [
