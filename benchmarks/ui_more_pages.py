@@ -136,15 +136,16 @@ def main(argv: list[str] | None = None) -> int:
             headers={"Authorization": f"Bearer {made['key']}"},
         )
         root, a, b = made["root"], made["a"], made["b"]
+        n = 3 * args.fan + 1
         pages = {
-            f"lineage page, {3 * args.fan + 1} nodes": f"/versions/{root}/lineage?depth=3",
-            f"lineage graph JSON, {3 * args.fan + 1} nodes": f"/versions/{root}/lineage/graph?depth=3",
+            f"lineage page, {n} nodes": f"/versions/{root}/lineage?depth=3",
+            f"lineage graph JSON, {n} nodes": f"/versions/{root}/lineage/graph?depth=3",
             f"compare, {args.files} files": f"/versions/{a}/compare/{b}",
             "compare, a page in": f"/versions/{a}/compare/{b}?after=part-005/row-0005000.txt",
         }
         results = {name: measure(client, url, args.repeat) for name, url in pages.items()}
-        graph = client.get(pages[f"lineage graph JSON, {3 * args.fan + 1} nodes"]).json()
-        assert len(graph["nodes"]) == 3 * args.fan + 1, len(graph["nodes"])
+        graph = client.get(pages[f"lineage graph JSON, {n} nodes"]).json()
+        assert len(graph["nodes"]) == n, len(graph["nodes"])
         client.close()
         transport.close()
         state.db.dispose()

@@ -175,15 +175,15 @@ def test_follow_the_lineage_graph(page: Any, media: Media) -> None:
     assert sorted(nodes) == ["samples:v0", "samples:v1", "train"]
     # Laid out left to right: what the run used, the run, what it logged.
     xs = page.evaluate(
-        "Object.fromEntries(window.cairnLineage.nodes().map(n => [n.data('label'), n.position('x')]))"
+        "Object.fromEntries(window.cairnLineage.nodes()"
+        ".map(n => [n.data('label'), n.position('x')]))"
     )
     assert xs["samples:v0"] < xs["train"] < xs["samples:v1"]
     shot(page, "lineage")
     # Click the run's node: its own lineage opens.
     box = page.locator("#lineage-graph").bounding_box()
     where = page.evaluate(
-        "(() => { const n = window.cairnLineage.nodes().filter(n => n.data('label') === 'train')[0];"
-        " return n.renderedPosition(); })()"
+        "window.cairnLineage.nodes().filter(n => n.data('label') === 'train')[0].renderedPosition()"
     )
     page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     page.wait_for_url(re.compile(r"/projects/alice/media/runs/train-1/lineage"))

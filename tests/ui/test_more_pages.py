@@ -302,7 +302,10 @@ def test_promote_to_a_registry_then_unlink(alice: httpx.Client, server: Server) 
     token = csrf_of(form.text)
     r = alice.post(f"/versions/{vid}/promote", data={**fields, "csrf": token})
     assert r.status_code == 303
-    assert r.headers["location"] == "/projects/alice/wandb-registry-model/portfolios#portfolio-best-samples"
+    assert (
+        r.headers["location"]
+        == "/projects/alice/wandb-registry-model/portfolios#portfolio-best-samples"
+    )
     listing = alice.get("/registries").text
     assert 'href="/projects/alice/wandb-registry-model/portfolios">model</a>' in listing
     page = alice.get("/projects/alice/wandb-registry-model/portfolios").text
@@ -341,9 +344,7 @@ def test_an_outsider_cannot_promote_or_see_a_private_registry(
 
 
 # -- runs -----------------------------------------------------------------------------------------
-def test_a_run_page_shows_config_summary_and_artifacts(
-    alice: httpx.Client, server: Server
-) -> None:
+def test_a_run_page_shows_config_summary_and_artifacts(alice: httpx.Client, server: Server) -> None:
     r = alice.get("/projects/alice/media/runs/r-train")
     assert r.status_code == 200, r.text
     assert EVIL not in r.text and "train &lt;script&gt;" in r.text

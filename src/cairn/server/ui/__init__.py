@@ -13,8 +13,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cairn.server.ui import account, collections, docs, files, projects, signin, versions
-from cairn.server.ui import compare, lineage, previews, raw, registries, runs
+from cairn.server.ui import (
+    account,
+    collections,
+    compare,
+    docs,
+    files,
+    lineage,
+    previews,
+    projects,
+    raw,
+    registries,
+    runs,
+    signin,
+    versions,
+)
 from cairn.server.ui.headers import SecurityHeaders
 from cairn.server.ui.render import HERE
 

@@ -28,7 +28,6 @@ from cairn.server.ui.session import Viewer, current_viewer, service_for
 from cairn.server.ui.signin import signin_form
 
 
-
 class FileRoute(PageRoute):
     """A page about one file: not signed in, the sign-in form leads back to the start page,
     not to this URL, so the form does not repeat a file's name (a file name is data)."""
@@ -38,7 +37,9 @@ class FileRoute(PageRoute):
 
         async def run(request: Request) -> Response:
             try:
-                await anyio.to_thread.run_sync(current_viewer, request)  # the database, off the loop
+                await anyio.to_thread.run_sync(
+                    current_viewer, request
+                )  # the database, off the loop
             except AuthenticationError as exc:
                 return signin_form(request, status=401, error=exc.message or None, next_url="/")
             return await handler(request)

@@ -101,9 +101,7 @@ def promote(
     comma-separated aliases; then show the portfolios of that project."""
     svc = service_for(request, viewer)
     names = [a.strip() for a in aliases.split(",") if a.strip()]
-    record = svc.link_version(
-        version_id, entity.strip(), project.strip(), portfolio.strip(), names
-    )
+    record = svc.link_version(version_id, entity.strip(), project.strip(), portfolio.strip(), names)
     anchor = "#portfolio-" + url_path(record.collection)
     return RedirectResponse(portfolios_url(record.entity, record.project) + anchor, 303)
 
@@ -118,4 +116,3 @@ def unlink(
     """Remove a version from a portfolio (the version itself stays)."""
     service_for(request, viewer).unlink_version(link_id)
     return RedirectResponse(_local(next, "/registries"), status_code=303)
-
