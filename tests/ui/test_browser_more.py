@@ -16,6 +16,7 @@ from cairn.config import Settings
 from cairn.records import RunUpdate
 from tests.ui.conftest import Site, log, shot
 from tests.ui.media_files import EVIL, media_files
+from tests.ui.test_more_pages import PARQUET_NOTE
 from tests.ui.test_browser import sign_in_with_key
 
 pytestmark = pytest.mark.slow
@@ -108,7 +109,7 @@ def test_each_preview_kind(page: Any, media: Media) -> None:
     preview(page, media, "rows.csv")
     assert page.locator("#csv-preview tbody tr").count() == 50
     preview(page, media, "data.parquet")
-    assert "preview needs pyarrow" in page.locator("#preview").inner_text()
+    assert PARQUET_NOTE in page.locator("#preview").inner_text()
     preview(page, media, "media/images/cat.png")
     assert page.eval_on_selector("img.preview-image", "i => i.complete && i.naturalWidth") == 64
     preview(page, media, "sound.wav")

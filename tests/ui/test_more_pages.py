@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from importlib.util import find_spec
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from tests.ui.media_files import EVIL, media_files
 from tests.ui.test_pages import csrf_of, signed_in
 
 ESCAPED = "&lt;script&gt;alert("
+# media_files' data.parquet is only Parquet's magic bytes around nothing.
+PARQUET_NOTE = "preview needs pyarrow" if find_spec("pyarrow") is None else "not a Parquet file"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ def section(html: str) -> str:
         ("params.yaml", "text", ['data-lang="yaml"', ESCAPED]),
         ("rows.csv", "csv", ["<td>row 49</td>", "The first 50 rows"]),
         ("evil.csv", "csv", [ESCAPED]),
-        ("data.parquet", "parquet", ["preview needs pyarrow"]),
+        ("data.parquet", "parquet", [PARQUET_NOTE]),
         ("media/images/cat.png", "image", ['<img class="preview-image"']),
         ("sound.wav", "audio", ["<audio controls"]),
         ("clip.webm", "video", ["<video controls"]),
@@ -387,3 +390,19 @@ def test_signing_in_from_a_file_page_does_not_repeat_its_name(server: Server) ->
         r = server.client().get(url)
         assert r.status_code == 401 and "Sign in" in r.text
         assert "notes.txt" not in r.text
+
+
+def test_parquet_previews_its_first_rows_with_pyarrow(
+    alice: httpx.Client, server: Server, tmp_path: Any
+) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import io
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"id": list(range(500)), "name": [f"n{i}" for i in range(500)]}), buf)
+    ver = log_version(
+        server.backend("alice"), tmp_path, "alice", "media", "pq", {"t.parquet": buf.getvalue()}
+    )
+    body = section(alice.get(f"/versions/{ver.id}/preview/t.parquet").text)
+    assert "500 rows" in body and "<td>n49</td>" in body and "<td>n50</td>" not in body
