@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from importlib.util import find_spec
 
 EVIL = '<script>alert("x")</script>'
+# What the preview of data.parquet (Parquet's magic bytes around nothing) says.
+PARQUET_NOTE = "preview needs pyarrow" if find_spec("pyarrow") is None else "not a Parquet file"
 
 
 def png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:

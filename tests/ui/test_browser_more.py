@@ -15,8 +15,7 @@ from cairn.backend.http import HttpBackend
 from cairn.config import Settings
 from cairn.records import RunUpdate
 from tests.ui.conftest import Site, log, shot
-from tests.ui.media_files import EVIL, media_files
-from tests.ui.test_more_pages import PARQUET_NOTE
+from tests.ui.media_files import EVIL, PARQUET_NOTE, media_files
 from tests.ui.test_browser import sign_in_with_key
 
 pytestmark = pytest.mark.slow

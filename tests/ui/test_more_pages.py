@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from importlib.util import find_spec
 from typing import Any
 
 import httpx
@@ -16,12 +15,10 @@ pytest.importorskip("fastapi")
 from cairn.records import RunUpdate
 from cairn.server import ServerConfig
 from tests.server.conftest import Server, log_version, make_server
-from tests.ui.media_files import EVIL, media_files
+from tests.ui.media_files import EVIL, PARQUET_NOTE, media_files
 from tests.ui.test_pages import csrf_of, signed_in
 
 ESCAPED = "&lt;script&gt;alert("
-# media_files' data.parquet is only Parquet's magic bytes around nothing.
-PARQUET_NOTE = "preview needs pyarrow" if find_spec("pyarrow") is None else "not a Parquet file"
 
 
 @pytest.fixture(scope="module")
