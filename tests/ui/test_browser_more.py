@@ -253,3 +253,26 @@ def test_an_outsider_sees_none_of_a_private_project(page: Any, media: Media) -> 
     shot(page, "lineage-outsider")
     unexpected = [p for p in page.problems if "status of 404" not in p]  # the pages refused
     assert not unexpected, unexpected
+
+
+def test_pages_fit_a_phone(browser: Any, media: Media) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    sign_in_with_key(page, media.site, "alice")
+    a, b = media.v0.id, media.v1.id
+    for url in (
+        f"/versions/{a}/preview/samples.table.json",
+        f"/versions/{a}/preview/rows.csv",
+        f"/versions/{a}/preview/config.json",
+        f"/versions/{a}/compare/{b}",
+        f"/versions/{a}/compare/{b}/file/notes.txt",
+        f"/versions/{a}/lineage",
+        f"/versions/{a}/promote",
+        "/projects/alice/media/runs/train-1",
+        "/registries",
+    ):
+        page.goto(media.url + url)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{url} scrolls sideways by {overflow}px at phone width"
+    context.close()
