@@ -156,6 +156,24 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", f"{UV}/download/{{path:path}}"): READ,
     ("POST", f"{UV}/aliases"): WRITE,
     ("POST", f"{UV}/tags"): WRITE,
+    # Previews, comparisons, lineage, registries and runs (tests/ui/test_more_pages.py).
+    ("GET", f"{UV}/raw/{{path:path}}"): READ,
+    ("GET", f"{UV}/preview/{{path:path}}"): READ,
+    ("GET", f"{UV}/compare"): READ,
+    ("GET", f"{UV}/compare/{{other_id}}"): READ,
+    ("GET", f"{UV}/compare/{{other_id}}/file/{{path:path}}"): READ,
+    ("GET", f"{UV}/lineage"): READ,
+    ("GET", f"{UV}/lineage/graph"): READ,
+    ("GET", f"{UP}/runs/{{run_id}}/lineage"): READ,
+    ("GET", f"{UP}/runs/{{run_id}}/lineage/graph"): READ,
+    ("GET", "/registries"): FILTERED,  # the registries the caller may read
+    ("GET", f"{UP}/portfolios"): READ,
+    ("GET", f"{UV}/promote"): READ,
+    ("POST", f"{UV}/promote"): WRITE,  # read on the source, write on the target (as links)
+    ("POST", "/links/{link_id}/unlink"): WRITE,
+    ("GET", f"{UP}/runs"): READ,
+    ("GET", f"{UP}/runs/{{run_id}}"): READ,
+    ("GET", f"{UP}/runs/{{run_id}}/metrics"): READ,
     ("GET", "/account/keys"): SIGNED_IN,
     ("POST", "/account/keys"): SIGNED_IN,  # a key of the caller's own
     ("POST", "/account/keys/revoke"): SIGNED_IN,  # only the caller's own: here, none
@@ -496,6 +514,14 @@ def build(world: World, route: tuple[str, str], h: Holding, *, make: bool = True
         kwargs["params"] = {"entity": h.entity}
     elif (method, template) == ("GET", "/"):
         kwargs["params"] = {"q": h.project}
+    elif (method, template) == ("POST", f"{UV}/promote"):
+        kwargs["data"] = {
+            "entity": h.entity,
+            "project": h.registry_project,
+            "portfolio": f"pf-{uuid.uuid4().hex[:10]}",
+            "aliases": "staging",
+        }
+        kwargs["follow_redirects"] = True
     elif (method, template) in UI_FORMS:
         kwargs["data"] = UI_FORMS[(method, template)]
         kwargs["follow_redirects"] = True  # a form answers 303 to the page it changed
@@ -511,6 +537,7 @@ UI_FORMS: dict[tuple[str, str], dict[str, str]] = {
     ("POST", f"{UV}/tags"): {"tags": "matrix"},
     ("POST", "/account/keys"): {"label": "matrix"},
     ("POST", "/account/keys/revoke"): {"key_id": "999999999"},
+    ("POST", "/links/{link_id}/unlink"): {"next": ""},
 }
 
 # Routes that use up a pending version: each cell begins one.
@@ -523,6 +550,7 @@ SHOWN = {
     ("GET", "/api/v1/registries"): lambda h: h.registry_project,
     ("GET", "/api/v1/projects"): lambda h: f'"name":"{h.project}"',
     ("GET", "/"): lambda h: f">{h.entity}/{h.project}</a>",
+    ("GET", "/registries"): lambda h: f"({h.registry_project})",
 }
 
 

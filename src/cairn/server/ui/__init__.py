@@ -13,11 +13,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from cairn.server.ui import account, collections, docs, files, projects, signin, versions
+from cairn.server.ui import (
+    account,
+    collections,
+    compare,
+    docs,
+    files,
+    lineage,
+    previews,
+    projects,
+    raw,
+    registries,
+    runs,
+    signin,
+    versions,
+)
 from cairn.server.ui.headers import SecurityHeaders
 from cairn.server.ui.render import HERE
 
 PAGES = [signin, account, projects, collections, versions, files]
+PAGES += [raw, previews, compare, lineage, registries, runs]
 
 
 def install(app: FastAPI) -> None:
