@@ -11,14 +11,16 @@ from typing import Any
 
 from cairn.backend.base import Backend
 from cairn.core.projects import ProjectRecord, readable_projects
-from cairn.core.service import Service
 
 
 def list_projects(backend: Backend, entity: str | None = None) -> list[ProjectRecord]:
     """Every project the backend's caller may read (of ``entity`` only, if given)."""
-    if isinstance(backend, Service):
-        return readable_projects(backend.db, backend.principal, entity)
     from cairn.backend.http import HttpBackend
+    from cairn.backend.local import LocalBackend
+
+    if isinstance(backend, LocalBackend):  # the embedded store holds its core service
+        svc = backend.service
+        return readable_projects(svc.db, svc.principal, entity)
 
     assert isinstance(backend, HttpBackend)
     params = {"entity": entity} if entity else None
