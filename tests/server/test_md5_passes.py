@@ -151,11 +151,6 @@ def test_small_blobs_stored_in_a_pack_are_hashed_once(
     _assert_once_on_the_server(ledger, blobs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest spools a pack for S3 with whole_md5=True (the pack's Content-MD5): a second "
-    "pass; S3BlobStore.put_pack takes md5='' to send it without one",
-)
 def test_small_blobs_in_a_pack_on_s3_are_hashed_once(
     make: Any, s3: Any, tmp_path: Path, ledger: Ledger
 ) -> None:

@@ -112,9 +112,10 @@ def pack_stream(storage: Storage, stream: IO[bytes]) -> dict[str, Any]:
     stored = storage.stored_blobs([d for d, _ in announced])
     local = storage.blobs if isinstance(storage.blobs, LocalSpool) else None
     directory = str(local.tmp_dir()) if local is not None else None
-    # The whole pack's MD5 is a second pass over the same bytes: only a store that is sent the
-    # file (S3, which checks it as Content-MD5) needs it; a local one renames the spool.
-    with packs.spool(stream, announced, directory, skip=stored, whole_md5=local is None) as spooled:
+    # Every blob is verified as it is spooled; a whole-pack MD5 would be a second pass over the
+    # same bytes (issue 14: each byte hashed once per side), so S3 is sent the pack with its
+    # length only (put_pack(md5="")) and a local store renames the spool.
+    with packs.spool(stream, announced, directory, skip=stored, whole_md5=False) as spooled:
         fault_point("ingest.spooled")
         if not policy.enabled or not spooled.layout:
             _unpack(storage, spooled)
