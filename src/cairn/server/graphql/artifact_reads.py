@@ -63,6 +63,11 @@ def _version(obj: dict[str, Any]) -> str:
     return str(obj["_version"])
 
 
+def page_info(end: str | None, more: bool) -> dict[str, Any]:
+    """W&B's ``pageInfo`` of a forward-only page ending at cursor ``end``."""
+    return {"endCursor": end, "hasNextPage": more, "hasPreviousPage": False}
+
+
 def _page(first: int | None, default: int = 50) -> int:
     return max(1, min(int(first or default), MAX_PAGE))
 
@@ -141,11 +146,7 @@ def _collections(
     return {
         "totalCount": len(page),
         "edges": [{"node": collection_record_node(c), "cursor": c.name} for c in page],
-        "pageInfo": {
-            "endCursor": page[-1].name if page else None,
-            "hasNextPage": len(rows) > limit,
-            "hasPreviousPage": False,
-        },
+        "pageInfo": page_info(page[-1].name if page else None, len(rows) > limit),
     }
 
 
@@ -190,11 +191,7 @@ def resolve_project_types(
     page = names[:limit]
     return {
         "edges": [{"node": types[n]} for n in page],
-        "pageInfo": {
-            "endCursor": page[-1] if page else None,
-            "hasNextPage": len(names) > limit,
-            "hasPreviousPage": False,
-        },
+        "pageInfo": page_info(page[-1] if page else None, len(names) > limit),
     }
 
 
@@ -260,11 +257,7 @@ def _bind_collection_fields(kind: ObjectType) -> None:
         page = names[:limit]
         return {
             "edges": [{"node": alias_node(a, obj)} for a in page],
-            "pageInfo": {
-                "endCursor": page[-1] if page else None,
-                "hasNextPage": len(names) > limit,
-                "hasPreviousPage": False,
-            },
+            "pageInfo": page_info(page[-1] if page else None, len(names) > limit),
         }
 
     @kind.field("artifacts")
@@ -290,11 +283,7 @@ def _bind_collection_fields(kind: ObjectType) -> None:
                 {"version": f"v{v.index}", "node": artifact_node(v), "cursor": str(v.index)}
                 for v in rows
             ],
-            "pageInfo": {
-                "endCursor": str(rows[-1].index) if rows else None,
-                "hasNextPage": nxt is not None,
-                "hasPreviousPage": False,
-            },
+            "pageInfo": page_info(str(rows[-1].index) if rows else None, nxt is not None),
         }
 
     @kind.field("artifactMemberships")
@@ -343,7 +332,7 @@ def resolve_artifact_memberships(
     )
     return {
         "edges": [{"node": membership_node(v)} for v in records],
-        "pageInfo": {"endCursor": None, "hasNextPage": False, "hasPreviousPage": False},
+        "pageInfo": page_info(None, False),
     }
 
 
@@ -413,11 +402,7 @@ def _files(
     return {
         "totalCount": obj["_record"].file_count if "_record" in obj else None,
         "edges": edges,
-        "pageInfo": {
-            "endCursor": rows[-1]["path"] if rows else None,
-            "hasNextPage": cursor is not None,
-            "hasPreviousPage": False,
-        },
+        "pageInfo": page_info(rows[-1]["path"] if rows else None, cursor is not None),
     }
 
 
@@ -460,7 +445,7 @@ def resolve_used_by(
     runs = _or_none(lambda: context_of(info).service.version_consumers(_version(obj))) or []
     return {
         "edges": [{"node": run_node(r)} for r in runs],
-        "pageInfo": {"endCursor": None, "hasNextPage": False, "hasPreviousPage": False},
+        "pageInfo": page_info(None, False),
     }
 
 
