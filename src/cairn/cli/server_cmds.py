@@ -97,6 +97,7 @@ def _serve(
     max_body_bytes: int = 256 << 20,
     log_format: str = "text",
     signing_key: str | None = None,
+    s3_single_put_max: int | None = None,
 ) -> None:
     try:
         import uvicorn
@@ -115,6 +116,8 @@ def _serve(
     options: dict[str, Any] = {}
     if s3_endpoint:
         options["endpoint_url"] = s3_endpoint
+    if s3_single_put_max is not None:
+        options["single_put_max"] = s3_single_put_max
     config = ServerConfig(
         db_url=_db_url(db),
         store_uri=_store_uri(store),
@@ -194,6 +197,16 @@ S3Option = Annotated[
     str | None,
     typer.Option(
         "--s3-endpoint", envvar="CAIRN_S3_ENDPOINT_URL", help="S3 endpoint URL (not AWS)."
+    ),
+]
+SinglePutOption = Annotated[
+    int | None,
+    typer.Option(
+        "--s3-single-put-max",
+        min=1,
+        envvar="CAIRN_S3_SINGLE_PUT_MAX",
+        help="On an S3 store: the largest blob a client sends in one presigned PUT; larger ones "
+        "go in resumable parts [default: 5 GiB, S3's own limit].",
     ),
 ]
 InsecureOption = Annotated[
@@ -289,6 +302,7 @@ def server(
     db: DbOption = None,
     store: StoreOption = None,
     s3_endpoint: S3Option = None,
+    s3_single_put_max: SinglePutOption = None,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8080,
     insecure_local: InsecureOption = False,
@@ -313,6 +327,7 @@ def run(
     db: DbOption = None,
     store: StoreOption = None,
     s3_endpoint: S3Option = None,
+    s3_single_put_max: SinglePutOption = None,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8080,
     insecure_local: InsecureOption = False,
@@ -345,6 +360,7 @@ def run(
         max_body_bytes,
         log_format,
         url_signing_key,
+        s3_single_put_max,
     )
 
 
