@@ -287,11 +287,12 @@ class Versions(Scope):
             commit_checks.check_entries(self.limits, manifest.entries, len(manifest))
             commit_checks.check_paths(manifest.entries)
             final = self._finalise_manifest(manifest, version_id)
-            # Only a new version needs its blobs checked and its manifest stored; the same
-            # content as the latest version is answered from the database alone.
-            self._check_blobs_present(final, held=held)
+            # Only a new version needs its manifest stored (outside the write transaction, so
+            # a slow store does not hold the collection's lock); the same content as the
+            # latest version is answered from the database alone. Its blobs are checked
+            # once, below, where they are also claimed from GC: a commit refused there
+            # leaves only this manifest blob, which nothing references and GC removes.
             manifest_digest = self._store_manifest(final)
-            held = False  # asked already; under the write lock only GC's claim remains
 
         with self.db.write() as s:
             ver = self._pending(s, version_id)
