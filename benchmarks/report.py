@@ -359,10 +359,56 @@ def checks(rows: list[dict[str, Any]], scale: float) -> list[dict[str, Any]]:
                 )
             )
     out.extend(pack_checks(rows, scale))
+    out.extend(byte_path_checks(rows, scale))
     if any(r["workload"] == "load" for r in rows):
         from benchmarks import load
 
         out += load.checks(rows)
+    return out
+
+
+# Issue 14's table: (target, workload, op, kind, reference, factor, label). ``peer``: the
+# reference system's time over ours is at least ``factor``; ``limit``: ours is at most
+# ``factor`` times the limits row's; ``seconds``: ours is at most ``factor`` seconds.
+BYTE_PATH_TARGETS: tuple[tuple[str, str, str, str, str, float, str], ...] = (
+    ("cairn-embedded", "w1", "log", "peer", "dvc", 5.0, "W1 log ≥ 5x DVC add+push"),
+    ("cairn-embedded", "w1", "log", "limit", "tar", 10.0, "W1 log ≤ 10x tar (reading)"),
+    ("cairn-server-pg-s3", "w1", "log", "peer", "dvc", 4.0, "W1 log ≥ 4x DVC add+push"),
+    ("cairn-embedded", "w1", "download_cold", "peer", "dvc", 6.0, "W1 cold download ≥ 6x DVC"),
+    ("cairn-server-pg-s3", "w1", "download_cold", "peer", "dvc", 6.0, "W1 cold download ≥ 6x DVC"),
+    ("cairn-embedded", "w3", "log_incr", "seconds", "", 0.5, "W3 after W1 ≤ 0.5 s"),
+    ("cairn-server-pg-s3", "w3", "log_incr", "seconds", "", 0.5, "W3 after W1 ≤ 0.5 s"),
+    ("cairn-embedded", "w2", "log", "peer", "wandb", 1.0, "W2 log ≤ W&B's offline log"),
+    ("cairn-server-pg-s3", "w2", "log", "peer", "wandb", 0.5, "W2 log ≤ 2x W&B's offline log"),
+)
+
+
+def byte_path_checks(rows: list[dict[str, Any]], scale: float) -> list[dict[str, Any]]:
+    """Issue 14's targets not judged above, for the Cairn targets that ran."""
+    scaled = "" if scale == 1 else f"measured at scale {scale:g}, not the real workload"
+    present = {r["target"] for r in rows}
+    out: list[dict[str, Any]] = []
+    for target, wl, op, kind, ref, factor, what in BYTE_PATH_TARGETS:
+        if target not in present:
+            continue
+        r = _find(rows, target, wl, op)
+        if kind == "seconds":
+            goal = f"≤ {factor:g} s"
+            if r is None:
+                out.append(_check(target, what, "", goal, None, "not run"))
+            else:
+                ok = r["seconds"] <= factor
+                out.append(_check(target, what, f"{r['seconds']:.2f} s", goal, ok, scaled))
+            continue
+        other = _find(rows, ref if kind == "peer" else "limits", wl, op if kind == "peer" else ref)
+        goal = f"≥ {factor:g}x" if kind == "peer" else f"≤ {factor:g}x {ref}"
+        if r is None or other is None:
+            out.append(_check(target, what, "", goal, None, "needs both rows"))
+            continue
+        ours, theirs = float(r["seconds"]), float(other["seconds"])
+        value = f"{ours:.2f} s vs {ref} {theirs:.2f} s ({theirs / ours:.1f}x)"
+        ok = theirs / ours >= factor if kind == "peer" else ours <= factor * theirs
+        out.append(_check(target, what, value, goal, ok, scaled))
     return out
 
 
