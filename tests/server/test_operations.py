@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from cairn.cli import server_cmds
 from cairn.cli.main import app as cli
 from cairn.core.db.engine import normalise_url
+from cairn.manifest.packstream import encode_header
 from cairn.server.logs import uvicorn_log_config
 from tests.server.conftest import Server
 
@@ -87,6 +89,27 @@ def test_storage_reclamation_is_counted(server: Server) -> None:
     r = root.post("/api/v1/gc/storage", json={"grace_seconds": 0, "repack_below": 0.5})
     assert r.status_code == 200, r.text
     assert grew(before, samples(server), "cairn_gc_runs_total") == 1
+
+
+def test_blobs_and_packs_stored_are_counted_once(make: Callable[..., Server]) -> None:
+    server = make(packs=True)
+    alice = server.client("alice")
+    one = b"a blob of its own"
+    small = [b"first small blob", b"second small blob"]
+    pack = encode_header([(hashlib.md5(b).hexdigest(), len(b)) for b in small]) + b"".join(small)
+    before = samples(server)
+    assert alice.put(f"/api/v1/blobs/{hashlib.md5(one).hexdigest()}", content=one).is_success
+    assert alice.post("/api/v1/blobs/packs", content=pack).is_success
+    middle = samples(server)
+    assert grew(before, middle, "cairn_blobs_stored_total") == 3
+    assert grew(before, middle, "cairn_packs_stored_total") == 1
+    assert grew(before, middle, "cairn_blob_bytes_stored_total") == len(one) + sum(map(len, small))
+    # The same bytes again prove possession but store nothing.
+    assert alice.put(f"/api/v1/blobs/{hashlib.md5(one).hexdigest()}", content=one).is_success
+    assert alice.post("/api/v1/blobs/packs", content=pack).is_success
+    after = samples(server)
+    for name in ("cairn_blobs_stored_total", "cairn_packs_stored_total"):
+        assert grew(middle, after, name) == 0, name
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cairn import events
 from cairn.core import packs, possession
 from cairn.core.access import Principal
 from cairn.core.blobs.base import CHUNK, BlobStore
@@ -113,15 +114,21 @@ class Storage:
         items = list(dict(blobs).items())
         if items:
 
-            def admit(s: Session) -> None:
-                self._admit(s, items)
+            def admit(s: Session) -> list[tuple[str, int]]:
+                new = self._admit(s, items)
                 possession.record(s, self.principal, (d for d, _ in items))
+                return new
 
             # Two clients uploading the same blob at once race to admit it; the retry sees it.
-            self._write(admit)
+            new = self._write(admit)
+            # Counted once committed, so a retried transaction is not counted twice.
+            if new:
+                events.emit(events.BLOBS_STORED, len(new))
+                events.emit(events.BLOB_BYTES_STORED, sum(n for _, n in new))
 
-    def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> None:
-        """Admit uploaded objects in the write transaction ``s``.
+    def _admit(self, s: Session, items: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Admit uploaded objects in the write transaction ``s``; return those that were not
+        stored before (new rows, or rows GC was deleting).
 
         GC removes objects only while it holds the blob-use lock exclusively (mark the row
         ``deleting``, remove the object, then the row), so an object found here, under that
@@ -162,6 +169,7 @@ class Storage:
             s.execute(
                 update(m.Blob).where(among(s, m.Blob.digest, chunk)).values(condemned_at=None)
             )
+        return fresh + revived
 
     def store_blob_stream(self, digest: str, stream: Any, size: int | None = None) -> int:
         """Verify one blob from a stream, store it unless the store holds it already, admit it,

@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from cairn import layout
+from cairn import events, layout
 from cairn.concurrency import map_by_size
 from cairn.core import packs, possession
 from cairn.core.blobs.base import CHUNK, LocalSpool
@@ -275,7 +275,12 @@ def _store_pack(
         possession.record(s, storage.principal, (d for d, _ in announced))
         return live
 
-    return {"pack": pack_id, "new": storage._write(register)}
+    new = storage._write(register)
+    if new:  # counted once committed (a retried transaction is not counted twice)
+        events.emit(events.PACKS_STORED)
+        events.emit(events.BLOBS_STORED, new)
+        events.emit(events.BLOB_BYTES_STORED, sum(n for _, n in spooled.layout))
+    return {"pack": pack_id, "new": new}
 
 
 def _unpack(storage: Storage, spooled: SpooledPack) -> None:
