@@ -61,7 +61,11 @@ class CairnEmbedded(Target):
 
 
 def prepare(spec: dict[str, Any]) -> None:
-    import cairn  # noqa: F401 - imported before the clock starts
+    """Import before the clock starts, as the peers' workers do: ``cairn`` imports its
+    backends (SQLAlchemy, httpx: about 0.5 s) only when the first run or API call opens one."""
+    import cairn
+    import cairn.backend.http
+    import cairn.backend.local  # noqa: F401
 
 
 def _artifact(spec: dict[str, Any]) -> Any:
