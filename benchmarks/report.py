@@ -406,7 +406,8 @@ def byte_path_checks(rows: list[dict[str, Any]], scale: float) -> list[dict[str,
             out.append(_check(target, what, "", goal, None, "needs both rows"))
             continue
         ours, theirs = float(r["seconds"]), float(other["seconds"])
-        value = f"{ours:.2f} s vs {ref} {theirs:.2f} s ({theirs / ours:.1f}x)"
+        ratio = f"{theirs / ours:.1f}x" if kind == "peer" else f"{ours / theirs:.1f}x {ref}"
+        value = f"{ours:.2f} s vs {ref} {theirs:.2f} s ({ratio})"
         ok = theirs / ours >= factor if kind == "peer" else ours <= factor * theirs
         out.append(_check(target, what, value, goal, ok, scaled))
     return out

@@ -53,6 +53,9 @@ QUIET_ENV = {
     "WANDB_X_DISABLE_MACHINE_INFO": "true",
     "WANDB_ERROR_REPORTING": "false",
     "CAIRN_SILENT": "true",
+    # Cairn reads WANDB_MODE when CAIRN_MODE is unset: without this, the W&B peer's "offline"
+    # would send Cairn's server targets to the embedded store.
+    "CAIRN_MODE": "online",
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
     "PYTHONUNBUFFERED": "1",
