@@ -59,6 +59,25 @@ def _blob_of(digest: str, extra: Mapping[str, Any] | None) -> str:
     return b64_to_hex(digest) if not extra else stored_blob(digest, extra)
 
 
+def _stored_blobs_of(manifest: Manifest) -> list[str]:
+    """The store names of a manifest's stored (not referenced) entries, each once."""
+    return list(dict.fromkeys(_blob_of(e.digest, e.extra) for e in manifest if e.ref is None))
+
+
+def _unmark(s: Session, digests: Sequence[str]) -> None:
+    """Clear GC's mark on ``digests`` (in a write transaction holding the blob-use lock)."""
+    s.execute(
+        update(m.Blob)
+        .where(
+            among(s, m.Blob.digest, digests),
+            m.Blob.condemned_at.is_not(None),
+            m.Blob.deleting.is_(False),
+        )
+        .values(condemned_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 class _HashingWriter:
     """A binary file wrapper that MD5s what is written through it."""
 
@@ -445,20 +464,11 @@ class Versions(Scope):
         Counts what is still stored rather than fetching every row (a fifth of a 20,000-file
         commit): only GC can have taken a blob since, and then the full check says which.
         """
-        need = list(dict.fromkeys(_blob_of(e.digest, e.extra) for e in manifest if e.ref is None))
+        need = _stored_blobs_of(manifest)
         hold_blob_use(s)
         still = 0
         for chunk in _chunks(need):
-            s.execute(
-                update(m.Blob)
-                .where(
-                    among(s, m.Blob.digest, chunk),
-                    m.Blob.condemned_at.is_not(None),
-                    m.Blob.deleting.is_(False),
-                )
-                .values(condemned_at=None)
-                .execution_options(synchronize_session=False)
-            )
+            _unmark(s, chunk)
             still += s.execute(
                 select(func.count())
                 .select_from(m.Blob)
@@ -482,7 +492,7 @@ class Versions(Scope):
                 tells nothing of other projects' blobs).
             SizeMismatchError: an entry's size differs from its blob's.
         """
-        need = list(dict.fromkeys(_blob_of(e.digest, e.extra) for e in manifest if e.ref is None))
+        need = _stored_blobs_of(manifest)
         present: dict[str, int] = {}
         mine: set[str] | None = None
 
@@ -503,16 +513,7 @@ class Versions(Scope):
         else:
             hold_blob_use(s)
             for chunk in _chunks(need):
-                s.execute(
-                    update(m.Blob)
-                    .where(
-                        among(s, m.Blob.digest, chunk),
-                        m.Blob.condemned_at.is_not(None),
-                        m.Blob.deleting.is_(False),
-                    )
-                    .values(condemned_at=None)
-                    .execution_options(synchronize_session=False)
-                )
+                _unmark(s, chunk)
                 stored(s, chunk)
             if held:
                 mine = possession.held(s, self.principal, need)
