@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import IO, Any
 
@@ -41,7 +41,7 @@ from cairn.errors import (
 )
 from cairn.faults import fault_point
 from cairn.manifest import Manifest, ManifestEntry
-from cairn.manifest.digest import b64_to_hex, stored_blob
+from cairn.manifest.digest import stored_blob
 from cairn.records import (
     COMMITTED,
     PENDING,
@@ -54,14 +54,9 @@ def new_version_id() -> str:
     return secrets.token_hex(12)
 
 
-def _blob_of(digest: str, extra: Mapping[str, Any] | None) -> str:
-    """:func:`~cairn.manifest.digest.stored_blob`, without its lookup for plain MD5 entries."""
-    return b64_to_hex(digest) if not extra else stored_blob(digest, extra)
-
-
 def _stored_blobs_of(manifest: Manifest) -> list[str]:
     """The store names of a manifest's stored (not referenced) entries, each once."""
-    return list(dict.fromkeys(_blob_of(e.digest, e.extra) for e in manifest if e.ref is None))
+    return list(dict.fromkeys(stored_blob(e.digest, e.extra) for e in manifest if e.ref is None))
 
 
 def _unmark(s: Session, digests: Sequence[str]) -> None:
@@ -223,7 +218,7 @@ class Versions(Scope):
             "ref": e.ref,
             "birth_artifact_id": e.birth_artifact_id,
             "extra": dict(e.extra) if e.extra else None,
-            "blob": None if e.ref is not None else _blob_of(e.digest, e.extra),
+            "blob": None if e.ref is not None else stored_blob(e.digest, e.extra),
         }
 
     def _pending_entries(self, s: Session, version_pk: int) -> Manifest:
@@ -293,7 +288,6 @@ class Versions(Scope):
         digest = manifest.digest()
         final = manifest
         manifest_digest = None
-        checked = False
         # Entries upserted into a shared version were checked for possession when added.
         held = not upserted
         if latest_digest != digest:
@@ -305,7 +299,6 @@ class Versions(Scope):
             # here, before the manifest is stored, so a refused commit writes nothing.
             self._check_blobs_present(final, held=held)
             manifest_digest = self._store_manifest(final)
-            checked = True
 
         with self.db.write() as s:
             ver = self._pending(s, version_id)
@@ -328,10 +321,9 @@ class Versions(Scope):
                 commit_checks.check_paths(manifest.entries)
                 final = self._finalise_manifest(manifest, version_id)
                 manifest_digest = self._store_manifest(final, session=s)
-            if checked:
-                self._claim_blobs(final, s)
-            else:
                 self._check_blobs_present(final, s, held=held)
+            else:
+                self._claim_blobs(final, s)  # checked before the manifest was stored
             history.latest_moves(s, self.principal, coll.id, ver.id)
             index = (
                 s.execute(
