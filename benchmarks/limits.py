@@ -116,10 +116,10 @@ def tar(spec: dict[str, Any]) -> dict[str, Any]:
     is steady where ``cp -r`` swings with file creation). Not ``tar -f /dev/null``: GNU tar
     notices that and reads nothing."""
     tar = subprocess.Popen(["tar", "-cf", "-", "-C", spec["data"], "."], stdout=subprocess.PIPE)
-    cat = subprocess.run(["cat"], stdin=tar.stdout, stdout=subprocess.DEVNULL, check=True)
     assert tar.stdout is not None
-    tar.stdout.close()
-    if tar.wait() != 0 or cat.returncode != 0:
+    with tar.stdout:
+        subprocess.run(["cat"], stdin=tar.stdout, stdout=subprocess.DEVNULL, check=True)
+    if tar.wait() != 0:
         raise RuntimeError(f"tar exited {tar.returncode}")
     return {}
 

@@ -122,6 +122,7 @@ def first_paints(app: Any, key: str, pages: dict[str, str], repeat: int) -> dict
 
     import uvicorn
     from playwright.sync_api import sync_playwright
+    from tests.ui.conftest import CHROMIUM
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -136,9 +137,11 @@ def first_paints(app: Any, key: str, pages: dict[str, str], repeat: int) -> dict
     out: dict[str, float] = {}
     try:
         while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
             time.sleep(0.05)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
             context = browser.new_context(
                 viewport={"width": 1280, "height": 800},
                 extra_http_headers={"Authorization": f"Bearer {key}"},
@@ -151,10 +154,14 @@ def first_paints(app: Any, key: str, pages: dict[str, str], repeat: int) -> dict
                     page.goto(f"http://127.0.0.1:{port}{url}", wait_until="load")
                     # The paint entry can follow the load event by a frame. (Polled from
                     # here: the pages' CSP forbids the eval wait_for_function needs.)
+                    ms = page.evaluate(paint)
                     for _ in range(1000):
-                        if (ms := page.evaluate(paint)) is not None:
+                        if ms is not None:
                             break
                         time.sleep(0.01)
+                        ms = page.evaluate(paint)
+                    if ms is None:
+                        raise RuntimeError(f"{url}: Chromium reported no first contentful paint")
                     times.append(float(ms))
                 out[name] = round(statistics.median(times), 1)
             browser.close()
