@@ -136,3 +136,12 @@ def test_lineage_and_diff_benchmark_runs_tiny(tmp_path: Path) -> None:
     assert (summary["changed"], summary["removed"], summary["added"]) == (60, 20, 20)
     assert summary["unchanged"] == 2000 - 60 - 20
     assert rows["diff_entries"]["entries"] == 60 + 20 + 20
+
+
+def test_the_s3_limit_puts_and_gets(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import s3_limit
+
+    assert s3_limit.main(["--count", "1", "--mib", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["put_object", "get_object"]
+    assert all("MiB/s" in line for line in lines)
